@@ -1,0 +1,1 @@
+//! Loom models of splitmap live in `tests/`; build with `--cfg loom`.

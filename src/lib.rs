@@ -1,0 +1,14 @@
+//! splitmap (crate guide written below in a later commit).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod entry;
+mod map;
+mod pinned;
+mod raw;
+mod snapshot;
+mod sync;
+
+pub use map::{IntoIter, SplitMap};
+pub use pinned::MapRef;
+pub use snapshot::{Iter, Snapshot};

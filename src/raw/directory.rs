@@ -1,0 +1,307 @@
+//! The segmented bucket directory: where each bucket's sentinel lives, how
+//! many buckets are in use, and the grow / shrink state machine.
+//!
+//! Level 0 holds bucket 0; level `k >= 1` holds buckets `[2^(k-1), 2^k)`, so
+//! doubling the bucket count only adds a level and never moves a node. The
+//! sentinels *are* the level slots (no separate allocation). Levels are
+//! allocated lazily by CAS; a level past the bucket count is retired only by a
+//! finished shrink, through the epoch.
+//!
+//! The directory owns the `state` word and the level arrays. It never walks
+//! the list: linking and unlinking sentinels is `RawMap`'s job, which calls in
+//! here for slots and for the state transitions.
+//!
+//! ## The state word
+//! `log2` (bits 0..6) is the published bucket count. A shrink publishes the
+//! smaller `log2` together with `from` (the old `log2`), the `PENDING` flag
+//! and a grace `ticket`, then defers a closure that bumps `grace_done`. While
+//! `PENDING` is set, growth is skipped (inserts never wait for it). Once
+//! `grace_done` has moved past the ticket every operation that could have used
+//! the old bucket count has finished; one thread then takes `FINISHING`,
+//! unlinks the sentinels of levels `log2+1 ..= from`, retires those levels and
+//! clears both flags.
+
+use crate::raw::node::{Link, SENTINEL_LINKED};
+use crate::raw::split_order::{level_len, level_of, sentinel_so_key};
+use crate::sync::{Arc, AtomicPtr, AtomicUsize, Guard, Ordering};
+use core::ptr;
+
+/// Largest supported `log2` of the bucket count.
+pub(crate) const MAX_LOG2: u32 = if usize::BITS >= 64 { 40 } else { 28 };
+const LEVELS: usize = MAX_LOG2 as usize + 1;
+
+const LOG2_MASK: usize = 0x3f;
+const FROM_SHIFT: u32 = 6;
+const PENDING: usize = 1 << 12;
+const FINISHING: usize = 1 << 13;
+const TICKET_SHIFT: u32 = 16;
+const TICKET_MASK: usize = usize::MAX >> TICKET_SHIFT;
+
+/// A decoded state word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DirState(usize);
+
+impl DirState {
+    #[inline]
+    pub(crate) fn log2(self) -> u32 {
+        (self.0 & LOG2_MASK) as u32
+    }
+    #[inline]
+    pub(crate) fn shrink_pending(self) -> bool {
+        self.0 & PENDING != 0
+    }
+    #[inline]
+    fn shrink_from(self) -> u32 {
+        ((self.0 >> FROM_SHIFT) & LOG2_MASK) as u32
+    }
+    #[inline]
+    fn ticket(self) -> usize {
+        self.0 >> TICKET_SHIFT
+    }
+}
+
+/// A shrink whose grace period has elapsed, owned by the one thread that
+/// will unlink levels `to+1 ..= from`.
+#[derive(Debug)]
+pub(crate) struct ShrinkJob {
+    pub(crate) to: u32,
+    pub(crate) from: u32,
+    state: DirState,
+}
+
+pub(crate) struct Directory {
+    state: AtomicUsize,
+    levels: [AtomicPtr<Link>; LEVELS],
+    /// Bumped by the deferred closure of each shrink; shared with it.
+    grace_done: Arc<AtomicUsize>,
+    /// Automatic shrinking never goes below this `log2` (raised by
+    /// `with_capacity` / `reserve`, lowered by `shrink_to_fit`).
+    floor_log2: AtomicUsize,
+    pub(crate) allocated_slots: AtomicUsize,
+    pub(crate) linked_sentinels: AtomicUsize,
+    pub(crate) shrinks: AtomicUsize,
+}
+
+impl Directory {
+    /// A directory of `1 << log2` buckets whose bucket 0 sentinel is linked
+    /// as the head of an empty list.
+    pub(crate) fn new(log2: u32) -> Self {
+        let log2 = log2.min(MAX_LOG2);
+        let dir = Directory {
+            state: AtomicUsize::new(log2 as usize),
+            levels: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            grace_done: Arc::new(AtomicUsize::new(0)),
+            floor_log2: AtomicUsize::new(log2 as usize),
+            allocated_slots: AtomicUsize::new(0),
+            linked_sentinels: AtomicUsize::new(1),
+            shrinks: AtomicUsize::new(0),
+        };
+        let head_link = Link::new(sentinel_so_key(0));
+        // Bucket 0 is linked from birth: the head of an empty list.
+        head_link.next.store(
+            crate::sync::Shared::null().with_tag(SENTINEL_LINKED),
+            Ordering::Relaxed,
+        );
+        let head = Box::into_raw(Box::new([head_link])) as *mut Link;
+        dir.levels[0].store(head, Ordering::Relaxed);
+        dir.allocated_slots.store(1, Ordering::Relaxed);
+        dir
+    }
+
+    #[inline]
+    pub(crate) fn state(&self) -> DirState {
+        DirState(self.state.load(Ordering::Acquire))
+    }
+
+    /// The head of the list (bucket 0's sentinel), always linked.
+    #[inline]
+    pub(crate) fn head<'g>(&self, _guard: &'g Guard) -> &'g Link {
+        // SAFETY: level 0 is allocated in `new` and only freed in `Drop`.
+        unsafe { &*self.levels[0].load(Ordering::Relaxed) }
+    }
+
+    /// The slot of `bucket` if its level is allocated.
+    #[inline]
+    pub(crate) fn slot<'g>(&self, bucket: usize, _guard: &'g Guard) -> Option<&'g Link> {
+        let (level, idx) = level_of(bucket);
+        let base = self.levels[level].load(Ordering::Acquire);
+        if base.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null level pointer points at `level_len(level)` links
+        // (`idx` is in range by `level_of`); a level is retired through the
+        // epoch after its pointer is nulled, and we are pinned by `_guard`.
+        Some(unsafe { &*base.add(idx) })
+    }
+
+    /// The slot of `bucket`, allocating its level if needed.
+    pub(crate) fn slot_or_alloc<'g>(&self, bucket: usize, guard: &'g Guard) -> &'g Link {
+        if let Some(slot) = self.slot(bucket, guard) {
+            return slot;
+        }
+        let (level, idx) = level_of(bucket);
+        let len = level_len(level);
+        let first = bucket - idx;
+        let fresh: Box<[Link]> = (0..len).map(|i| Link::new(sentinel_so_key(first + i))).collect();
+        let fresh = Box::into_raw(fresh) as *mut Link;
+        match self.levels[level].compare_exchange(
+            ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => {
+                self.allocated_slots.fetch_add(len, Ordering::Relaxed);
+            }
+            Err(_) => {
+                // SAFETY: `fresh` lost the race and was never shared.
+                unsafe { free_level(fresh, level) };
+            }
+        }
+        self.slot(bucket, guard).expect("level was just installed")
+    }
+
+    /// Raises the bucket count to at least `1 << log2`. Skipped (returns
+    /// false) while a shrink is pending; never waits.
+    pub(crate) fn try_grow_to(&self, log2: u32) -> bool {
+        let log2 = log2.min(MAX_LOG2);
+        let mut cur = self.state();
+        loop {
+            if cur.shrink_pending() || cur.log2() >= log2 {
+                return false;
+            }
+            let new = (cur.0 & !LOG2_MASK) | log2 as usize;
+            match self.state.compare_exchange_weak(cur.0, new, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(actual) => cur = DirState(actual),
+            }
+        }
+    }
+
+    pub(crate) fn floor_log2(&self) -> u32 {
+        self.floor_log2.load(Ordering::Relaxed) as u32
+    }
+
+    pub(crate) fn set_floor_log2(&self, log2: u32) {
+        self.floor_log2.store(log2.min(MAX_LOG2) as usize, Ordering::Relaxed);
+    }
+
+    pub(crate) fn raise_floor_log2(&self, log2: u32) {
+        self.floor_log2.fetch_max(log2.min(MAX_LOG2) as usize, Ordering::Relaxed);
+    }
+
+    /// Publishes a smaller bucket count `1 << to` and starts its grace
+    /// period. Returns false if another shrink is pending or the state moved.
+    pub(crate) fn try_begin_shrink(&self, expected: DirState, to: u32, guard: &Guard) -> bool {
+        if expected.shrink_pending() || to >= expected.log2() {
+            return false;
+        }
+        // No grace closure is outstanding (the previous shrink finished only
+        // after its closure ran), so `grace_done` is stable here.
+        let ticket = self.grace_done.load(Ordering::Acquire) & TICKET_MASK;
+        let new = to as usize
+            | (expected.log2() as usize) << FROM_SHIFT
+            | PENDING
+            | ticket << TICKET_SHIFT;
+        if self
+            .state
+            .compare_exchange(expected.0, new, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return false;
+        }
+        let grace_done = Arc::clone(&self.grace_done);
+        // SAFETY: the closure owns everything it touches (an `Arc`), so it may
+        // run on any thread at any later time, after the map is gone too.
+        unsafe {
+            guard.defer_unchecked(move || {
+                grace_done.fetch_add(1, Ordering::Release);
+            })
+        };
+        true
+    }
+
+    /// If a pending shrink's grace period has elapsed, claims the right to
+    /// finish it. At most one thread gets a job per shrink.
+    pub(crate) fn try_take_shrink_job(&self) -> Option<ShrinkJob> {
+        let cur = self.state();
+        if !cur.shrink_pending() || cur.0 & FINISHING != 0 {
+            return None;
+        }
+        let done = self.grace_done.load(Ordering::Acquire) & TICKET_MASK;
+        if done == cur.ticket() {
+            return None; // grace period still running
+        }
+        self.state
+            .compare_exchange(cur.0, cur.0 | FINISHING, Ordering::AcqRel, Ordering::Acquire)
+            .ok()?;
+        Some(ShrinkJob {
+            to: cur.log2(),
+            from: cur.shrink_from(),
+            state: DirState(cur.0 | FINISHING),
+        })
+    }
+
+    /// Detaches levels `to+1 ..= from` (whose sentinels the caller has
+    /// unlinked), retires them, and clears the shrink flags.
+    pub(crate) fn complete_shrink(&self, job: ShrinkJob, guard: &Guard) {
+        for level in job.to as usize + 1..=job.from as usize {
+            let base = self.levels[level].swap(ptr::null_mut(), Ordering::AcqRel);
+            if base.is_null() {
+                continue;
+            }
+            self.allocated_slots.fetch_sub(level_len(level), Ordering::Relaxed);
+            let addr = base as usize;
+            // SAFETY: every sentinel of this level is unlinked (the caller's
+            // contract), the level pointer is now null, and the bucket count
+            // no longer covers it, so no new reference can be made; threads
+            // still holding one are pinned, and the epoch frees it after them.
+            // The closure owns what it touches (an address and a length).
+            unsafe {
+                guard.defer_unchecked(move || free_level(addr as *mut Link, level));
+            }
+        }
+        self.shrinks.fetch_add(1, Ordering::Relaxed);
+        // Only the finisher writes the state while FINISHING is set, except
+        // growth, which is skipped while PENDING is set.
+        let done = job.state.0 & LOG2_MASK;
+        let res = self
+            .state
+            .compare_exchange(job.state.0, done, Ordering::AcqRel, Ordering::Acquire);
+        debug_assert!(res.is_ok(), "directory state moved during a shrink finish");
+    }
+
+    /// Bytes held by allocated level arrays.
+    pub(crate) fn slot_bytes(&self) -> usize {
+        self.allocated_slots.load(Ordering::Relaxed) * core::mem::size_of::<Link>()
+    }
+
+    /// Number of level arrays' worth of slots allocated.
+    pub(crate) fn allocated_slots(&self) -> usize {
+        self.allocated_slots.load(Ordering::Relaxed)
+    }
+}
+
+/// Frees a level array.
+///
+/// # Safety
+/// `base` came from a `Box<[Link]>` of `level_len(level)` links, is no
+/// longer reachable, and no thread holds a reference into it.
+unsafe fn free_level(base: *mut Link, level: usize) {
+    let len = level_len(level);
+    // SAFETY: per the contract, this is the original boxed slice.
+    drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(base, len)) });
+}
+
+impl Drop for Directory {
+    fn drop(&mut self) {
+        for (level, slot) in self.levels.iter().enumerate() {
+            let base = slot.load(Ordering::Relaxed);
+            if !base.is_null() {
+                // SAFETY: `&mut self`: no other thread can reach the
+                // directory; retired levels were nulled before retiring.
+                unsafe { free_level(base, level) };
+            }
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The Harris–Michael ordered list over split-order keys.
+//!
+//! Owns the traversal rules and nothing else: `search` (find a position,
+//! helping to unlink marked nodes on the way), `lookup` (read-only, never
+//! writes), and `RawIter` (a forward walk that yields live data nodes once
+//! each). It does not know about buckets or counters; callers pass a start
+//! node and [`ListHooks`] for what happens when a node is unlinked.
+//!
+//! Rules every function here keeps:
+//! - compare `so_key` first, keys only on an equal `so_key`, and scan the
+//!   whole run of equal `so_key` before answering "absent";
+//! - never stop at a sentinel, only at a strictly larger `so_key`;
+//! - a node is unlinked only after it was marked, by one CAS on its unmarked
+//!   predecessor, and the thread whose CAS succeeded retires it (data nodes;
+//!   sentinels belong to their directory level).
+
+use crate::raw::node::{Link, MARK};
+use crate::sync::{Guard, Ordering, Shared};
+use core::marker::PhantomData;
+
+/// How an entry compares with the key being looked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Match {
+    Equal,
+    NotEqual,
+    /// The entry can never match anything again (a weak key whose referent
+    /// is gone). `search` marks it so it gets unlinked.
+    Dead,
+}
+
+/// What the list needs from the map that owns it.
+pub(crate) trait ListHooks {
+    /// Retires a data node this thread just unlinked.
+    ///
+    /// # Safety
+    /// `node` is a data node of this map, the calling thread's CAS unlinked
+    /// it, and it has not been retired before.
+    unsafe fn retire(&self, node: *const Link, guard: &Guard);
+    /// Records that this thread marked a dead entry.
+    fn dead_marked(&self);
+}
+
+/// What an entry type must tell the list.
+pub(crate) trait RawEntry {
+    /// Whether two entries of equal `so_key` hold the same key. Used only to
+    /// keep iteration from yielding a replaced key twice.
+    fn same_key(&self, other: &Self) -> bool;
+}
+
+/// A position in the list: `pred` is a node with `so_key <=` the target,
+/// `pred_next` the exact unmarked value read from `pred.next` (its pointer
+/// is `curr`). If `found`, `curr` is the matching data node; otherwise `curr`
+/// is the first node with a larger `so_key` (or null) and a new node for the
+/// target belongs between `pred` and `curr`.
+pub(crate) struct Position<'g> {
+    pub(crate) pred: &'g Link,
+    pub(crate) pred_next: Shared<'g, Link>,
+    pub(crate) found: bool,
+}
+
+impl<'g> Position<'g> {
+    /// The node after `pred` (the match when `found`).
+    #[inline]
+    pub(crate) fn curr(&self) -> Shared<'g, Link> {
+        self.pred_next.with_tag(0)
+    }
+}
+
+/// Finds the position of `so_key`, unlinking marked nodes on the way.
+///
+/// # Safety
+/// - `start` is a linked sentinel that is never marked while `guard` is held
+///   (a bucket start read from the current directory state) with
+///   `start.so_key < so_key`;
+/// - every data node reachable from it is a `Node<E>`.
+pub(crate) unsafe fn search<'g, E, H>(
+    start: &'g Link,
+    so_key: u64,
+    matcher: &mut impl FnMut(&E) -> Match,
+    hooks: &H,
+    guard: &'g Guard,
+) -> Position<'g>
+where
+    H: ListHooks,
+{
+    'restart: loop {
+        let mut pred = start;
+        let mut pred_next = pred.next.load(Ordering::Acquire, guard);
+        debug_assert_eq!(pred_next.tag() & MARK, 0, "a search started at a marked sentinel");
+        loop {
+            let curr = pred_next.with_tag(0);
+            // SAFETY: `curr` was read from a node reachable under `guard`;
+            // nodes are retired only after being unlinked, so it is live.
+            let Some(curr_ref) = (unsafe { curr.as_ref() }) else {
+                return Position { pred, pred_next, found: false };
+            };
+            let curr_next = curr_ref.next.load(Ordering::Acquire, guard);
+            if curr_next.tag() & MARK != 0 {
+                // Help: unlink `curr` from `pred`, keeping `pred`'s own tags.
+                let succ = curr_next.with_tag(pred_next.tag());
+                match pred
+                    .next
+                    .compare_exchange(pred_next, succ, Ordering::AcqRel, Ordering::Acquire, guard)
+                {
+                    Ok(_) => {
+                        if !curr_ref.is_sentinel() {
+                            // SAFETY: our CAS unlinked this data node; it was
+                            // marked, so no other CAS can unlink it again.
+                            unsafe { hooks.retire(curr.as_raw(), guard) };
+                        }
+                        pred_next = succ;
+                    }
+                    Err(e) => {
+                        if e.current.tag() & MARK != 0 {
+                            continue 'restart; // `pred` itself was deleted
+                        }
+                        pred_next = e.current;
+                    }
+                }
+                continue;
+            }
+            if curr_ref.so_key > so_key {
+                return Position { pred, pred_next, found: false };
+            }
+            if curr_ref.so_key == so_key && !curr_ref.is_sentinel() {
+                // SAFETY: a data node of this map (caller's contract).
+                let entry = unsafe { curr_ref.entry::<E>() };
+                match matcher(entry) {
+                    Match::Equal => return Position { pred, pred_next, found: true },
+                    Match::Dead => {
+                        if curr_ref
+                            .next
+                            .compare_exchange(
+                                curr_next,
+                                curr_next.with_tag(MARK),
+                                Ordering::AcqRel,
+                                Ordering::Acquire,
+                                guard,
+                            )
+                            .is_ok()
+                        {
+                            hooks.dead_marked();
+                        }
+                        continue; // look at `curr` again: now marked, unlink it
+                    }
+                    Match::NotEqual => {}
+                }
+            }
+            pred = curr_ref;
+            pred_next = curr_next;
+        }
+    }
+}
+
+/// Read-only lookup: the first live data node of `so_key` that `matcher`
+/// calls `Equal`. Never writes. Dead entries are skipped, not marked.
+///
+/// Linearizes at the load of the returned node's `next` that showed it
+/// unmarked (or, for `None`, at a moment the key was absent).
+///
+/// # Safety
+/// As for [`search`], except that `start` may also be an older linked
+/// ancestor sentinel and may be marked (a marked node still leads forward).
+#[inline]
+pub(crate) unsafe fn lookup<'g, E>(
+    start: &'g Link,
+    so_key: u64,
+    matcher: &mut impl FnMut(&E) -> Match,
+    guard: &'g Guard,
+) -> Option<&'g E> {
+    let mut curr = start.next.load(Ordering::Acquire, guard);
+    loop {
+        // SAFETY: read from a node reachable under `guard`, so live.
+        let curr_ref = unsafe { curr.with_tag(0).as_ref() }?;
+        if curr_ref.so_key > so_key {
+            return None;
+        }
+        let next = curr_ref.next.load(Ordering::Acquire, guard);
+        if curr_ref.so_key == so_key && next.tag() & MARK == 0 && !curr_ref.is_sentinel() {
+            // SAFETY: a data node of this map (caller's contract).
+            let entry = unsafe { curr_ref.entry::<E>() };
+            if matcher(entry) == Match::Equal {
+                return Some(entry);
+            }
+        }
+        curr = next;
+    }
+}
+
+/// A forward walk over the whole list yielding each live data node once.
+///
+/// A node is yielded if its `next` was unmarked when the walk reached it.
+/// A replaced value's new node follows its old one, so within a run of equal
+/// `so_key` the walk remembers what it yielded and skips a second node for
+/// the same key.
+pub(crate) struct RawIter<'g, E> {
+    next: Shared<'g, Link>,
+    guard: &'g Guard,
+    run_so_key: u64,
+    run_yielded: Vec<&'g E>,
+    _entries: PhantomData<&'g E>,
+}
+
+impl<'g, E: RawEntry> RawIter<'g, E> {
+    /// # Safety
+    /// `head` is the list head of a map whose data nodes are `Node<E>`.
+    pub(crate) unsafe fn new(head: &'g Link, guard: &'g Guard) -> Self {
+        RawIter {
+            next: head.next.load(Ordering::Acquire, guard),
+            guard,
+            run_so_key: 0, // a sentinel key: no data node has it
+            run_yielded: Vec::new(),
+            _entries: PhantomData,
+        }
+    }
+}
+
+impl<'g, E: RawEntry> Iterator for RawIter<'g, E> {
+    /// The link (for its `so_key`) and the entry.
+    type Item = (&'g Link, &'g E);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            // SAFETY: reached from the head under `guard`, so live.
+            let link = unsafe { self.next.with_tag(0).as_ref() }?;
+            let next = link.next.load(Ordering::Acquire, self.guard);
+            self.next = next;
+            if link.is_sentinel() || next.tag() & MARK != 0 {
+                continue;
+            }
+            // SAFETY: a data node of this map (constructor's contract).
+            let entry = unsafe { link.entry::<E>() };
+            if link.so_key == self.run_so_key {
+                if self.run_yielded.iter().any(|seen| seen.same_key(entry)) {
+                    continue;
+                }
+            } else {
+                self.run_so_key = link.so_key;
+                self.run_yielded.clear();
+            }
+            self.run_yielded.push(entry);
+            return Some((link, entry));
+        }
+    }
+}

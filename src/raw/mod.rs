@@ -1,0 +1,582 @@
+//! `RawMap`: the unsafe core both public maps share.
+//!
+//! It combines the list (`list.rs`), the directory (`directory.rs`) and the
+//! counters (`counter.rs`) into operations on entries of a type `E` that it
+//! knows nothing about except [`RawEntry`]: callers hash, and pass a matcher
+//! closure that says whether an entry holds the key they look for. So
+//! `SplitMap` (strong keys) and `WeakKeyMap` (weak keys) run the same code.
+//!
+//! ## Values: immutable nodes (DESIGN.md §3, option b)
+//! A data node never changes after it is published. Replacing a value is one
+//! CAS on the old node's `next` that at once marks it deleted and links the
+//! new node carrying the new value (`old.next = new | MARK`, `new.next` = the
+//! old successor). A reader that reaches the old node unmarked returns the
+//! old value (it linearized before the replace); one that finds it marked
+//! steps to its successor, the replacement. A concurrent remove of the same
+//! key either marks the old node first (the replace CAS then fails and
+//! re-searches) or fails on the marked node and re-searches to find the
+//! replacement. Reads cost no extra allocation or pointer hop; each update
+//! allocates one node. Chosen over a value pointer for the read path and the
+//! bytes per entry (DESIGN.md measurements: 72 vs 104 B/entry).
+//!
+//! ## What this module must never do
+//! Wait for another thread: every loop here retries only after a CAS failed
+//! because another thread made progress. Shrinking and growing are
+//! try-steps that operations skip when someone else holds them.
+
+pub(crate) mod counter;
+pub(crate) mod directory;
+pub(crate) mod list;
+pub(crate) mod node;
+pub(crate) mod split_order;
+
+use crate::sync::{Guard, Ordering, Shared};
+use core::marker::PhantomData;
+use counter::Counters;
+use directory::{DirState, Directory, ShrinkJob};
+pub(crate) use list::{ListHooks, Match, RawEntry, RawIter};
+use list::{lookup, search, Position};
+use node::{Link, Node, MARK, SENTINEL_CLAIMED, SENTINEL_LINKED};
+use split_order::{bucket_of, data_so_key, level_len, parent_bucket};
+
+/// What a `compute` closure decides for the key.
+pub(crate) enum Action<E> {
+    /// Leave the map as it is.
+    Keep,
+    /// Insert this entry, or replace the current one with it.
+    Put(E),
+    /// Remove the current entry (no-op if absent).
+    Remove,
+}
+
+/// What `compute` did. References live as long as the guard.
+pub(crate) enum Outcome<'g, E> {
+    Unchanged(Option<&'g E>),
+    Inserted(&'g E),
+    Replaced { old: &'g E, new: &'g E },
+    Removed(&'g E),
+}
+
+/// Default entries per bucket before the directory doubles.
+pub(crate) const DEFAULT_LOAD_FACTOR: usize = 2;
+/// Default smallest bucket count (`1 << 2`).
+pub(crate) const DEFAULT_MIN_LOG2: u32 = 2;
+
+/// Grow/shrink checks read every counter stripe, so they run on one insert
+/// (or remove) in `CHECK_EVERY` per stripe once the map is not tiny.
+#[cfg(not(loom))]
+const CHECK_EVERY: usize = 8;
+#[cfg(loom)]
+const CHECK_EVERY: usize = 1;
+const ALWAYS_CHECK_BELOW_LOG2: u32 = 6;
+
+pub(crate) struct RawMap<E> {
+    dir: Directory,
+    counters: Counters,
+    load_factor: usize,
+    /// `RawMap` owns the `Node<E>`s linked in its list.
+    _owns: PhantomData<Box<Node<E>>>,
+}
+
+/// Smallest `log2` whose bucket count holds `len` entries at `load_factor`.
+fn log2_for(len: usize, load_factor: usize) -> u32 {
+    let buckets = len.div_ceil(load_factor.max(1)).max(1);
+    buckets.next_power_of_two().trailing_zeros()
+}
+
+impl<E> RawMap<E> {
+    /// A map with `1 << log2` initial buckets (also the automatic-shrink
+    /// floor) and `load_factor` entries per bucket before growth.
+    pub(crate) fn new(log2: u32, load_factor: usize) -> Self {
+        assert!(load_factor >= 1, "load factor must be at least 1");
+        RawMap {
+            dir: Directory::new(log2),
+            counters: Counters::new(),
+            load_factor,
+            _owns: PhantomData,
+        }
+    }
+
+    /// The `log2` needed to hold `capacity` entries without growing.
+    pub(crate) fn log2_for_capacity(capacity: usize, load_factor: usize) -> u32 {
+        log2_for(capacity, load_factor).max(DEFAULT_MIN_LOG2)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.counters.len()
+    }
+
+    /// Entries the current bucket count holds before the next growth.
+    pub(crate) fn capacity(&self) -> usize {
+        (1usize << self.dir.state().log2()) * self.load_factor
+    }
+
+    pub(crate) fn directory(&self) -> &Directory {
+        &self.dir
+    }
+
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub(crate) fn load_factor(&self) -> usize {
+        self.load_factor
+    }
+}
+
+impl<E: RawEntry + Send + 'static> RawMap<E> {
+    /// Read-only lookup. Never writes to shared memory.
+    #[inline]
+    pub(crate) fn get<'g>(
+        &'g self,
+        hash: u64,
+        matcher: &mut impl FnMut(&E) -> Match,
+        guard: &'g Guard,
+    ) -> Option<&'g E> {
+        let start = self.read_start(hash, guard);
+        // SAFETY: `start` is a linked sentinel of this map's list, whose data
+        // nodes are all `Node<E>`.
+        unsafe { lookup(start, data_so_key(hash), matcher, guard) }
+    }
+
+    /// The one write primitive: looks up the key, asks `decide` what to do
+    /// with the current entry (`None` if absent) and does it atomically.
+    ///
+    /// `decide` may run more than once: after a CAS lost to a concurrent
+    /// change of this key it runs again on the new current entry. Its second
+    /// argument hands back the entry of a `Put` that could not be published
+    /// (the *pending* entry), so it can be reused instead of rebuilt. The
+    /// matcher gets the pending entry too, so a caller whose key moved into
+    /// it can still match on it.
+    pub(crate) fn compute<'g>(
+        &'g self,
+        hash: u64,
+        matcher: &mut impl FnMut(&E, Option<&E>) -> Match,
+        decide: &mut impl FnMut(Option<&'g E>, Option<E>) -> Action<E>,
+        guard: &'g Guard,
+    ) -> Outcome<'g, E> {
+        let so_key = data_so_key(hash);
+        let mut spare: Option<E> = None;
+        'retry: loop {
+            let state = self.dir.state();
+            self.help_pending_shrink(state, guard);
+            let start = self.write_start(bucket_of(hash, state.log2()), guard);
+            // SAFETY: `start` is a linked sentinel for the current state (so
+            // never marked while we are pinned); data nodes are `Node<E>`.
+            let pos = unsafe { search(start, so_key, &mut |e: &E| matcher(e, spare.as_ref()), self, guard) };
+            if !pos.found {
+                let entry = match decide(None, spare.take()) {
+                    Action::Keep | Action::Remove => return Outcome::Unchanged(None),
+                    Action::Put(entry) => entry,
+                };
+                let new = Node::alloc(so_key, entry);
+                // SAFETY: `new` is ours until the CAS below publishes it.
+                unsafe { (*new).link.next.store(pos.curr(), Ordering::Relaxed) };
+                let new_shared = Shared::from(new as *const Link).with_tag(pos.pred_next.tag());
+                match pos.pred.next.compare_exchange(
+                    pos.pred_next,
+                    new_shared,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                    guard,
+                ) {
+                    Ok(_) => {
+                        let stripe = self.counters.local();
+                        let n = stripe.inserts.fetch_add(1, Ordering::Relaxed) + 1;
+                        self.after_insert(n, state, guard);
+                        // SAFETY: published under `guard`; freed only after
+                        // being unlinked and a grace period.
+                        return Outcome::Inserted(unsafe { &(*new).entry });
+                    }
+                    Err(_) => {
+                        // SAFETY: the CAS failed, so `new` was never shared.
+                        spare = Some(unsafe { Node::unpublish(new) });
+                        continue 'retry;
+                    }
+                }
+            }
+
+            let node_shared = pos.curr();
+            // SAFETY: found under `guard`, so live; a data node of this map.
+            let node = unsafe { node_shared.deref() };
+            // SAFETY: as above.
+            let current: &'g E = unsafe { node.entry::<E>() };
+            match decide(Some(current), spare.take()) {
+                Action::Keep => return Outcome::Unchanged(Some(current)),
+                Action::Remove => {
+                    let mut next = node.next.load(Ordering::Acquire, guard);
+                    loop {
+                        if next.tag() & MARK != 0 {
+                            continue 'retry; // removed or replaced meanwhile
+                        }
+                        match node.next.compare_exchange(
+                            next,
+                            next.with_tag(MARK),
+                            Ordering::AcqRel,
+                            Ordering::Acquire,
+                            guard,
+                        ) {
+                            Ok(_) => {
+                                let stripe = self.counters.local();
+                                let n = stripe.removes.fetch_add(1, Ordering::Relaxed) + 1;
+                                self.unlink_marked(start, so_key, &pos, next, guard);
+                                self.after_remove(n, guard);
+                                return Outcome::Removed(current);
+                            }
+                            Err(e) => next = e.current,
+                        }
+                    }
+                }
+                Action::Put(entry) => {
+                    let new = Node::alloc(so_key, entry);
+                    let new_link = Shared::from(new as *const Link);
+                    let mut next = node.next.load(Ordering::Acquire, guard);
+                    loop {
+                        if next.tag() & MARK != 0 {
+                            // SAFETY: never published.
+                            spare = Some(unsafe { Node::unpublish(new) });
+                            continue 'retry;
+                        }
+                        // SAFETY: `new` is unpublished until the CAS succeeds.
+                        unsafe { (*new).link.next.store(next, Ordering::Relaxed) };
+                        // One CAS: mark the old node and make the new one its
+                        // successor.
+                        match node.next.compare_exchange(
+                            next,
+                            new_link.with_tag(MARK),
+                            Ordering::AcqRel,
+                            Ordering::Acquire,
+                            guard,
+                        ) {
+                            Ok(_) => {
+                                self.counters.local().replaces.fetch_add(1, Ordering::Relaxed);
+                                self.unlink_marked(start, so_key, &pos, new_link, guard);
+                                return Outcome::Replaced {
+                                    old: current,
+                                    // SAFETY: published under `guard`.
+                                    new: unsafe { &(*new).entry },
+                                };
+                            }
+                            // The old node is still current unless the failure
+                            // shows a mark: retry the CAS without re-deciding.
+                            Err(e) => next = e.current,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// After marking `pos.curr()`, swings `pos.pred` past it to `succ`; if
+    /// `pred` changed meanwhile, a search over the key's run unlinks it.
+    fn unlink_marked<'g>(
+        &'g self,
+        start: &'g Link,
+        so_key: u64,
+        pos: &Position<'g>,
+        succ: Shared<'g, Link>,
+        guard: &'g Guard,
+    ) {
+        let desired = succ.with_tag(pos.pred_next.tag());
+        match pos.pred.next.compare_exchange(
+            pos.pred_next,
+            desired,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+            guard,
+        ) {
+            // SAFETY: our CAS unlinked the marked data node `pos.curr()`.
+            Ok(_) => unsafe { self.retire(pos.curr().as_raw(), guard) },
+            Err(_) => {
+                // SAFETY: as in `compute`; the search passes every node of
+                // `so_key` and unlinks the marked ones.
+                unsafe { search::<E, _>(start, so_key, &mut |_| Match::NotEqual, self, guard) };
+            }
+        }
+    }
+
+    /// The start node for a read of `hash`: its bucket's sentinel if linked,
+    /// else the nearest linked ancestor. Never allocates or links.
+    #[inline]
+    fn read_start<'g>(&'g self, hash: u64, guard: &'g Guard) -> &'g Link {
+        let mut bucket = bucket_of(hash, self.dir.state().log2());
+        loop {
+            if let Some(slot) = self.dir.slot(bucket, guard) {
+                if slot.next.load(Ordering::Acquire, guard).tag() & SENTINEL_LINKED != 0 {
+                    return slot;
+                }
+            }
+            bucket = parent_bucket(bucket); // bucket 0 is always linked
+        }
+    }
+
+    /// The start node for a write to `bucket`: its sentinel, linked first if
+    /// needed. If another thread has claimed the sentinel and is still
+    /// linking it, starts from the nearest linked ancestor instead of
+    /// waiting.
+    fn write_start<'g>(&'g self, bucket: usize, guard: &'g Guard) -> &'g Link {
+        let slot = self.dir.slot_or_alloc(bucket, guard);
+        let next = slot.next.load(Ordering::Acquire, guard);
+        if next.tag() & SENTINEL_LINKED != 0 {
+            return slot;
+        }
+        if bucket == 0 {
+            unreachable!("bucket 0 is linked from birth");
+        }
+        if next.tag() & SENTINEL_CLAIMED != 0
+            || slot
+                .next
+                .compare_exchange(
+                    Shared::null(),
+                    Shared::null().with_tag(SENTINEL_CLAIMED),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                    guard,
+                )
+                .is_err()
+        {
+            return self.write_start(parent_bucket(bucket), guard);
+        }
+        // We own the claim: only we write `slot.next` until it is reachable.
+        let parent = self.write_start(parent_bucket(bucket), guard);
+        loop {
+            // SAFETY: `parent` is a linked sentinel of the current state.
+            let pos = unsafe { search::<E, _>(parent, slot.so_key, &mut |_| Match::NotEqual, self, guard) };
+            slot.next.store(pos.curr().with_tag(SENTINEL_CLAIMED), Ordering::Relaxed);
+            let me = Shared::from(slot as *const Link).with_tag(pos.pred_next.tag());
+            if pos
+                .pred
+                .next
+                .compare_exchange(pos.pred_next, me, Ordering::AcqRel, Ordering::Acquire, guard)
+                .is_ok()
+            {
+                break;
+            }
+        }
+        slot.next.fetch_or(SENTINEL_LINKED, Ordering::AcqRel, guard);
+        self.dir.linked_sentinels.fetch_add(1, Ordering::Relaxed);
+        slot
+    }
+
+    /// Sampled growth check after an insert (`n`: this stripe's insert count).
+    fn after_insert(&self, n: usize, state: DirState, _guard: &Guard) {
+        if n % CHECK_EVERY != 0 && state.log2() >= ALWAYS_CHECK_BELOW_LOG2 {
+            return;
+        }
+        let len = self.counters.len();
+        if len > (1usize << state.log2()) * self.load_factor {
+            self.dir.try_grow_to(log2_for(len, self.load_factor));
+        }
+    }
+
+    /// Sampled shrink check after a remove (`n`: this stripe's remove count).
+    fn after_remove(&self, n: usize, guard: &Guard) {
+        let state = self.dir.state();
+        if n % CHECK_EVERY != 0 && state.log2() >= ALWAYS_CHECK_BELOW_LOG2 {
+            return;
+        }
+        self.maybe_begin_shrink(state, self.dir.floor_log2(), guard);
+    }
+
+    /// Starts a shrink if the map holds under a quarter of its capacity.
+    /// The target leaves it half full, so growth and shrink cannot flap.
+    fn maybe_begin_shrink(&self, state: DirState, floor: u32, guard: &Guard) -> bool {
+        if state.shrink_pending() || state.log2() <= floor {
+            return false;
+        }
+        let len = self.counters.len();
+        let capacity = (1usize << state.log2()) * self.load_factor;
+        if len >= capacity / 4 {
+            return false;
+        }
+        let target = log2_for(len.saturating_mul(2), self.load_factor).max(floor);
+        target < state.log2() && self.dir.try_begin_shrink(state, target, guard)
+    }
+
+    /// Finishes a pending shrink whose grace period has elapsed, if no other
+    /// thread is already doing it. Never waits.
+    fn help_pending_shrink(&self, state: DirState, guard: &Guard) {
+        if !state.shrink_pending() {
+            return;
+        }
+        if let Some(job) = self.dir.try_take_shrink_job() {
+            self.finish_shrink(job, guard);
+        }
+    }
+
+    /// Unlinks every sentinel of levels `job.to+1 ..= job.from` and retires
+    /// those levels. After the grace period no operation uses these
+    /// sentinels as a start, and growth is held off until we are done, so
+    /// they are ordinary nodes to delete.
+    fn finish_shrink(&self, job: ShrinkJob, guard: &Guard) {
+        let new_mask = (1usize << job.to) - 1;
+        for level in (job.to as usize + 1..=job.from as usize).rev() {
+            let first = 1usize << (level - 1);
+            for idx in 0..level_len(level) {
+                let bucket = first + idx;
+                let Some(slot) = self.dir.slot(bucket, guard) else {
+                    break; // level never allocated
+                };
+                let next = slot.next.load(Ordering::Acquire, guard);
+                if next.tag() & SENTINEL_LINKED == 0 {
+                    debug_assert_eq!(next.tag() & SENTINEL_CLAIMED, 0, "claim outlived its grace period");
+                    continue;
+                }
+                slot.next.fetch_or(MARK, Ordering::AcqRel, guard);
+                self.dir.linked_sentinels.fetch_sub(1, Ordering::Relaxed);
+                let start = self.write_start(bucket & new_mask, guard);
+                // SAFETY: `start` is a sentinel of a level that stays; the
+                // search passes `slot.so_key` and unlinks the marked slot.
+                unsafe { search::<E, _>(start, slot.so_key, &mut |_| Match::NotEqual, self, guard) };
+            }
+        }
+        self.dir.complete_shrink(job, guard);
+    }
+
+    /// Grows so that `additional` more entries fit, and keeps automatic
+    /// shrinking from undoing it.
+    pub(crate) fn reserve(&self, additional: usize) {
+        let want = log2_for(self.len().saturating_add(additional), self.load_factor);
+        self.dir.raise_floor_log2(want);
+        self.dir.try_grow_to(want);
+    }
+
+    /// Lowers the shrink floor to the default and shrinks as far as the
+    /// contents allow; returns true if a shrink was started or finished.
+    pub(crate) fn shrink_to_fit(&self, guard: &Guard) -> bool {
+        self.dir.set_floor_log2(DEFAULT_MIN_LOG2);
+        let state = self.dir.state();
+        let began = self.maybe_begin_shrink(state, DEFAULT_MIN_LOG2, guard);
+        let state = self.dir.state();
+        let pending = state.shrink_pending();
+        self.help_pending_shrink(state, guard);
+        began || (pending && !self.dir.state().shrink_pending())
+    }
+
+    /// Advances a pending shrink if its grace period is over.
+    pub(crate) fn help_shrink(&self, guard: &Guard) {
+        self.help_pending_shrink(self.dir.state(), guard);
+    }
+
+    /// Walks the whole list and removes every entry `keep` rejects. Each
+    /// removal is linearizable on its own; the walk as a whole is not atomic.
+    /// Returns the number removed.
+    pub(crate) fn retain<'g>(&'g self, mut keep: impl FnMut(&'g E) -> bool, guard: &'g Guard) -> usize {
+        let mut removed = 0;
+        self.help_shrink(guard);
+        // SAFETY: the head of this map's list.
+        let iter = unsafe { RawIter::<E>::new(self.dir.head(guard), guard) };
+        for (link, entry) in iter {
+            if keep(entry) {
+                continue;
+            }
+            let mut next = link.next.load(Ordering::Acquire, guard);
+            while next.tag() & MARK == 0 {
+                match link.next.compare_exchange(
+                    next,
+                    next.with_tag(MARK),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                    guard,
+                ) {
+                    Ok(_) => {
+                        removed += 1;
+                        let n = self.counters.local().removes.fetch_add(1, Ordering::Relaxed) + 1;
+                        let state = self.dir.state();
+                        let bucket = bucket_of(link.so_key.reverse_bits(), state.log2());
+                        let start = self.write_start(bucket, guard);
+                        // SAFETY: a current bucket start; unlinks the node
+                        // we just marked.
+                        unsafe { search::<E, _>(start, link.so_key, &mut |_| Match::NotEqual, self, guard) };
+                        self.after_remove(n, guard);
+                        break;
+                    }
+                    Err(e) => next = e.current,
+                }
+            }
+        }
+        removed
+    }
+
+    /// Iterates live entries in split order under `guard`.
+    pub(crate) fn iter<'g>(&'g self, guard: &'g Guard) -> RawIter<'g, E> {
+        // SAFETY: the head of this map's list; its data nodes are `Node<E>`.
+        unsafe { RawIter::new(self.dir.head(guard), guard) }
+    }
+}
+
+impl<E: Send + 'static> ListHooks for RawMap<E> {
+    unsafe fn retire(&self, node: *const Link, guard: &Guard) {
+        let stripe = self.counters.local().clone();
+        stripe.awaiting_reclaim.fetch_add(1, Ordering::Relaxed);
+        let addr = node as usize;
+        // SAFETY: the caller unlinked `node` (a `Node<E>` from `Node::alloc`)
+        // and retires it once; no new reference to it can be made, and the
+        // epoch runs this after every thread that might hold one unpins.
+        // The closure owns what it touches (an address and an `Arc`), and
+        // `E: Send + 'static`, so it may run on any thread after the map is
+        // gone.
+        unsafe {
+            guard.defer_unchecked(move || {
+                Node::<E>::free(addr as *mut Node<E>);
+                stripe.awaiting_reclaim.fetch_sub(1, Ordering::Relaxed);
+            })
+        };
+    }
+
+    fn dead_marked(&self) {
+        self.counters.local().purged.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl<E> RawMap<E> {
+    /// Moves every live entry out of the list (exclusive access), leaving an
+    /// empty list; marked nodes still linked are freed.
+    pub(crate) fn take_all(&mut self) -> Vec<E> {
+        let mut out = Vec::with_capacity(self.counters.len());
+        // SAFETY: `&mut self`: no other thread can reach the list. Each data
+        // node is unlinked (the whole chain is detached from the head below)
+        // and consumed exactly once; sentinels stay in their levels.
+        unsafe {
+            let guard = crossbeam_epoch::unprotected();
+            let head = self.dir.head(guard);
+            let mut curr = head.next.load(Ordering::Relaxed, guard);
+            while let Some(link) = curr.with_tag(0).as_ref() {
+                let next = link.next.load(Ordering::Relaxed, guard);
+                // Sentinels of levels past the bucket count may still be
+                // linked; detach every sentinel so the list is left empty.
+                link.next.store(Shared::null().with_tag(next.tag() & !MARK), Ordering::Relaxed);
+                if !link.is_sentinel() {
+                    let node = Box::from_raw(curr.with_tag(0).as_raw() as *mut Node<E>);
+                    if next.tag() & MARK == 0 {
+                        out.push(node.entry);
+                    }
+                }
+                curr = next;
+            }
+            head.next.store(Shared::null().with_tag(SENTINEL_LINKED), Ordering::Relaxed);
+        }
+        self.counters.reset_len();
+        out
+    }
+}
+
+impl<E> Drop for RawMap<E> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no thread can reach the list any more. Nodes
+        // unlinked earlier were retired to the epoch and are not reachable
+        // from the head; every node still linked (marked or not) is freed
+        // here exactly once. Sentinels belong to the directory's levels.
+        unsafe {
+            let guard = crossbeam_epoch::unprotected();
+            let mut curr = self.dir.head(guard).next.load(Ordering::Relaxed, guard);
+            while let Some(link) = curr.with_tag(0).as_ref() {
+                let next = link.next.load(Ordering::Relaxed, guard);
+                if !link.is_sentinel() {
+                    Node::<E>::free(curr.with_tag(0).as_raw() as *mut Node<E>);
+                }
+                curr = next;
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! `Snapshot`: an RCU-style read view under one epoch guard, and the
+//! iterators built on it.
+//!
+//! A walk follows the single split-ordered list from its head, so it never
+//! waits for a resize (growth and shrink never move nodes) and never blocks a
+//! writer. Guarantees of [`Snapshot::iter`]:
+//! - no key is yielded twice (a replaced value's new node follows the old
+//!   one; the walk remembers the keys of the current equal-`so_key` run);
+//! - every key present for the whole walk is yielded;
+//! - keys inserted or removed during the walk may or may not be seen.
+//!
+//! This module reads only; it never unlinks or frees anything.
+
+use crate::entry::MapEntry;
+use crate::map::SplitMap;
+use crate::raw::RawIter;
+use crate::sync::Guard;
+use core::fmt;
+use core::hash::{BuildHasher, Hash};
+
+/// A read view of a [`SplitMap`]; see [`SplitMap::snapshot`].
+///
+/// While it lives, nothing removed from any map can be freed, so iterate and
+/// drop it.
+pub struct Snapshot<'m, K, V, S> {
+    map: &'m SplitMap<K, V, S>,
+    guard: Guard,
+}
+
+impl<K, V, S> fmt::Debug for Snapshot<'_, K, V, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Snapshot").finish_non_exhaustive()
+    }
+}
+
+impl<'m, K, V, S> Snapshot<'m, K, V, S>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+    S: BuildHasher,
+{
+    pub(crate) fn new(map: &'m SplitMap<K, V, S>, guard: Guard) -> Self {
+        Snapshot { map, guard }
+    }
+
+    /// Iterates `(&key, &value)` in split order.
+    ///
+    /// # Examples
+    /// ```
+    /// let map: splitmap::SplitMap<u32, u32> = (0..4).map(|i| (i, i * i)).collect();
+    /// let snap = map.snapshot();
+    /// let mut pairs: Vec<_> = snap.iter().map(|(k, v)| (*k, *v)).collect();
+    /// pairs.sort();
+    /// assert_eq!(pairs, [(0, 0), (1, 1), (2, 4), (3, 9)]);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        Iter::new(self.map.raw.iter(&self.guard))
+    }
+
+    /// Iterates the keys.
+    ///
+    /// # Examples
+    /// ```
+    /// let map: splitmap::SplitMap<u32, ()> = (0..3).map(|i| (i, ())).collect();
+    /// assert_eq!(map.snapshot().keys().count(), 3);
+    /// ```
+    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.iter().map(|(k, _)| k)
+    }
+
+    /// Iterates the values.
+    ///
+    /// # Examples
+    /// ```
+    /// let map: splitmap::SplitMap<u32, u32> = (0..3).map(|i| (i, 1)).collect();
+    /// assert_eq!(map.snapshot().values().sum::<u32>(), 3);
+    /// ```
+    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.iter().map(|(_, v)| v)
+    }
+
+    /// The number of entries, counted by a walk (exact for a quiescent map;
+    /// the entries the walk saw otherwise). O(n).
+    ///
+    /// # Examples
+    /// ```
+    /// let map: splitmap::SplitMap<u32, u32> = (0..5).map(|i| (i, i)).collect();
+    /// assert_eq!(map.snapshot().len(), 5);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// `true` if a walk finds no entry.
+    ///
+    /// # Examples
+    /// ```
+    /// let map: splitmap::SplitMap<u32, u32> = splitmap::SplitMap::new();
+    /// assert!(map.snapshot().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+}
+
+/// Iterator over `(&K, &V)`; see [`Snapshot::iter`].
+pub struct Iter<'g, K, V> {
+    raw: RawIter<'g, MapEntry<K, V>>,
+}
+
+impl<'g, K: Eq, V> Iter<'g, K, V> {
+    pub(crate) fn new(raw: RawIter<'g, MapEntry<K, V>>) -> Self {
+        Iter { raw }
+    }
+}
+
+impl<'g, K: Eq, V> Iterator for Iter<'g, K, V> {
+    type Item = (&'g K, &'g V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.raw.next().map(|(_, e)| (&e.key, &e.value))
+    }
+}
+
+impl<K, V> fmt::Debug for Iter<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter").finish_non_exhaustive()
+    }
+}
