@@ -7,8 +7,10 @@ mod map;
 mod pinned;
 mod raw;
 mod snapshot;
+mod stats;
 mod sync;
 
 pub use map::{IntoIter, SplitMap};
 pub use pinned::MapRef;
 pub use snapshot::{Iter, Snapshot};
+pub use stats::MapStats;

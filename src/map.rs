@@ -10,6 +10,7 @@ use crate::entry::MapEntry;
 use crate::pinned::MapRef;
 use crate::raw::{Action, Match, Outcome, RawMap, DEFAULT_LOAD_FACTOR, DEFAULT_MIN_LOG2};
 use crate::snapshot::Snapshot;
+use crate::stats::MapStats;
 use crate::sync::{pin, Guard};
 use core::borrow::Borrow;
 use core::cell::RefCell;
@@ -194,7 +195,9 @@ where
                 None => key_match(&e.key, &home.borrow().as_ref().expect("entry at home").key),
             },
             &mut |_, pending| {
-                Action::Put(pending.unwrap_or_else(|| home.borrow_mut().take().expect("entry moved once")))
+                Action::Put(
+                    pending.unwrap_or_else(|| home.borrow_mut().take().expect("entry moved once")),
+                )
             },
             guard,
         );
@@ -204,7 +207,11 @@ where
         }
     }
 
-    pub(crate) fn remove_in<'g, Q>(&'g self, key: &Q, guard: &'g Guard) -> Option<&'g MapEntry<K, V>>
+    pub(crate) fn remove_in<'g, Q>(
+        &'g self,
+        key: &Q,
+        guard: &'g Guard,
+    ) -> Option<&'g MapEntry<K, V>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -213,7 +220,13 @@ where
         let outcome = self.raw.compute(
             hash,
             &mut matcher(key),
-            &mut |cur, _| if cur.is_some() { Action::Remove } else { Action::Keep },
+            &mut |cur, _| {
+                if cur.is_some() {
+                    Action::Remove
+                } else {
+                    Action::Keep
+                }
+            },
             guard,
         );
         match outcome {
@@ -222,7 +235,12 @@ where
         }
     }
 
-    pub(crate) fn update_in<'g, Q, F>(&'g self, key: &Q, mut f: F, guard: &'g Guard) -> Option<&'g V>
+    pub(crate) fn update_in<'g, Q, F>(
+        &'g self,
+        key: &Q,
+        mut f: F,
+        guard: &'g Guard,
+    ) -> Option<&'g V>
     where
         K: Borrow<Q> + Clone,
         Q: Hash + Eq + ?Sized,
@@ -322,7 +340,9 @@ fn owned_key_matcher<'h, K: Eq, V>(
 
 /// The matcher for a borrowed key.
 #[inline]
-fn matcher<'q, K, V, Q>(key: &'q Q) -> impl FnMut(&MapEntry<K, V>, Option<&MapEntry<K, V>>) -> Match + 'q
+fn matcher<'q, K, V, Q>(
+    key: &'q Q,
+) -> impl FnMut(&MapEntry<K, V>, Option<&MapEntry<K, V>>) -> Match + 'q
 where
     K: Borrow<Q>,
     Q: Eq + ?Sized,
@@ -433,7 +453,8 @@ where
         V: Clone,
     {
         let guard = pin();
-        self.get_in(key, &guard).map(|e| (e.key.clone(), e.value.clone()))
+        self.get_in(key, &guard)
+            .map(|e| (e.key.clone(), e.value.clone()))
     }
 
     /// `true` if the map holds `key`.
@@ -510,7 +531,8 @@ where
         V: Clone,
     {
         let guard = pin();
-        self.remove_in(key, &guard).map(|e| (e.key.clone(), e.value.clone()))
+        self.remove_in(key, &guard)
+            .map(|e| (e.key.clone(), e.value.clone()))
     }
 
     /// Replaces the value of an existing `key` with `f(&old)`; returns a
@@ -630,6 +652,74 @@ where
     pub fn reserve(&self, additional: usize) {
         self.raw.reserve(additional);
     }
+
+    /// Runs the compaction walk now: one lock-free pass that unlinks
+    /// deleted entries still linked, advances a pending directory shrink,
+    /// and starts one if the map is under a quarter of its capacity. Memory
+    /// also comes back without calling this (writes do bounded pieces of
+    /// the same work); call it to hurry.
+    ///
+    /// # Examples
+    /// ```
+    /// let map: splitmap::SplitMap<u64, u64> = (0..1000).map(|i| (i, i)).collect();
+    /// map.clear();
+    /// map.compact();
+    /// assert_eq!(map.stats().compactions, 1);
+    /// ```
+    pub fn compact(&self) {
+        let guard = pin();
+        self.raw.compact(&guard);
+    }
+
+    /// Compacts and shrinks the directory as far as the contents allow,
+    /// dropping any floor set by `with_capacity`/`reserve`. Pushes the epoch
+    /// along to finish the shrink, but never waits on another thread: if one
+    /// stays pinned, the shrink stays pending and later writes finish it.
+    ///
+    /// # Examples
+    /// ```
+    /// let map: splitmap::SplitMap<u64, u64> = (0..10_000).map(|i| (i, i)).collect();
+    /// let big = map.stats().directory_bytes;
+    /// map.clear();
+    /// map.shrink_to_fit();
+    /// assert!(map.stats().directory_bytes < big);
+    /// ```
+    pub fn shrink_to_fit(&self) {
+        self.raw.shrink_to_fit();
+    }
+
+    /// Pushes reclamation along: pins and flushes this thread's deferred
+    /// frees until the count of removed-but-not-yet-freed nodes stops
+    /// falling (bounded), and helps a pending shrink. Returns that count.
+    /// Nodes retired by other threads that are not pinning any more may
+    /// stay queued until those threads run again or exit.
+    ///
+    /// # Examples
+    /// ```
+    /// let map: splitmap::SplitMap<u64, u64> = (0..1000).map(|i| (i, i)).collect();
+    /// map.clear();
+    /// map.reclaim();
+    /// assert_eq!(map.len(), 0);
+    /// ```
+    pub fn reclaim(&self) -> usize {
+        self.raw.reclaim()
+    }
+}
+
+impl<K, V, S> SplitMap<K, V, S> {
+    /// Counters describing contents, memory and history; O(1).
+    ///
+    /// # Examples
+    /// ```
+    /// let map = splitmap::SplitMap::new();
+    /// map.insert(1u8, 1u8);
+    /// map.remove(&1);
+    /// let s = map.stats();
+    /// assert_eq!((s.len, s.inserts, s.removes), (0, 1, 1));
+    /// ```
+    pub fn stats(&self) -> MapStats {
+        self.raw.raw_stats().into()
+    }
 }
 
 impl<K, V, S> SplitMap<K, V, S>
@@ -638,7 +728,11 @@ where
 {
     /// Takes every entry out of the map, exclusively.
     fn drain_exclusive(&mut self) -> Vec<(K, V)> {
-        self.raw.take_all().into_iter().map(|e| (e.key, e.value)).collect()
+        self.raw
+            .take_all()
+            .into_iter()
+            .map(|e| (e.key, e.value))
+            .collect()
     }
 }
 

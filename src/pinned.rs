@@ -71,7 +71,9 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.map.get_in(key, &self.guard).map(|e| (&e.key, &e.value))
+        self.map
+            .get_in(key, &self.guard)
+            .map(|e| (&e.key, &e.value))
     }
 
     /// `true` if the map holds `key`.
@@ -136,7 +138,9 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.map.remove_in(key, &self.guard).map(|e| (&e.key, &e.value))
+        self.map
+            .remove_in(key, &self.guard)
+            .map(|e| (&e.key, &e.value))
     }
 
     /// Replaces the value of an existing key with `f(&old)`; returns the new

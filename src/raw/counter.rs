@@ -20,6 +20,8 @@ pub(crate) struct Stripe {
     pub(crate) purged: AtomicUsize,
     /// Values replaced in place (insert over an existing key, update).
     pub(crate) replaces: AtomicUsize,
+    /// Data nodes unlinked and retired to the epoch, ever.
+    pub(crate) retired: AtomicUsize,
     /// Nodes retired to the epoch and not yet freed (can dip below zero on
     /// one stripe; only the sum is meaningful).
     pub(crate) awaiting_reclaim: AtomicIsize,
@@ -41,7 +43,9 @@ impl Counters {
         #[cfg(loom)]
         let n = 1;
         Counters {
-            stripes: (0..n).map(|_| Arc::new(CachePadded::new(Stripe::default()))).collect(),
+            stripes: (0..n)
+                .map(|_| Arc::new(CachePadded::new(Stripe::default())))
+                .collect(),
         }
     }
 
@@ -63,7 +67,8 @@ impl Counters {
     /// never negative.
     pub(crate) fn len(&self) -> usize {
         let ins = self.sum(|s| s.inserts.load(Ordering::Relaxed));
-        let gone = self.sum(|s| s.removes.load(Ordering::Relaxed))
+        let gone = self
+            .sum(|s| s.removes.load(Ordering::Relaxed))
             .wrapping_add(self.sum(|s| s.purged.load(Ordering::Relaxed)));
         ins.saturating_sub(gone)
     }
@@ -89,7 +94,8 @@ impl Counters {
 
     /// Heap bytes of the stripes themselves.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.stripes.len() * (core::mem::size_of::<CachePadded<Stripe>>() + 2 * core::mem::size_of::<usize>())
+        self.stripes.len()
+            * (core::mem::size_of::<CachePadded<Stripe>>() + 2 * core::mem::size_of::<usize>())
             + self.stripes.len() * core::mem::size_of::<SharedStripe>()
     }
 }

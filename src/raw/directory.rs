@@ -17,9 +17,10 @@
 //! and a grace `ticket`, then defers a closure that bumps `grace_done`. While
 //! `PENDING` is set, growth is skipped (inserts never wait for it). Once
 //! `grace_done` has moved past the ticket every operation that could have used
-//! the old bucket count has finished; one thread then takes `FINISHING`,
-//! unlinks the sentinels of levels `log2+1 ..= from`, retires those levels and
-//! clears both flags.
+//! the old bucket count has finished. Write operations then each claim a
+//! bounded chunk of the dropped levels' sentinels to unlink
+//! (`try_claim_shrink_chunk`); whoever completes the last chunk retires the
+//! levels and clears the flag (`finish_shrink_chunk`).
 
 use crate::raw::node::{Link, SENTINEL_LINKED};
 use crate::raw::split_order::{level_len, level_of, sentinel_so_key};
@@ -33,7 +34,6 @@ const LEVELS: usize = MAX_LOG2 as usize + 1;
 const LOG2_MASK: usize = 0x3f;
 const FROM_SHIFT: u32 = 6;
 const PENDING: usize = 1 << 12;
-const FINISHING: usize = 1 << 13;
 const TICKET_SHIFT: u32 = 16;
 const TICKET_MASK: usize = usize::MAX >> TICKET_SHIFT;
 
@@ -60,12 +60,25 @@ impl DirState {
     }
 }
 
-/// A shrink whose grace period has elapsed, owned by the one thread that
-/// will unlink levels `to+1 ..= from`.
+/// The cursor tag of a grace ticket. One bit of the ticket would do: a
+/// thread holding a stale state is pinned, so the next shrink cannot finish
+/// its grace period, and no shrink after it can begin.
+#[inline]
+fn cursor_tag(ticket: usize) -> usize {
+    (ticket & 0xff) << CURSOR_TICKET_SHIFT
+}
+
+/// Slots of the levels being dropped that one helping operation unlinks.
+pub(crate) const SHRINK_CHUNK: usize = 64;
+const CURSOR_TICKET_SHIFT: u32 = usize::BITS - 8;
+const CURSOR_POS_MASK: usize = (1 << CURSOR_TICKET_SHIFT) - 1;
+
+/// A stretch of a pending shrink's work, claimed by one thread: the buckets
+/// `first..end` (all in levels `to+1 ..= from`) whose sentinels it unlinks.
 #[derive(Debug)]
-pub(crate) struct ShrinkJob {
+pub(crate) struct ShrinkChunk {
     pub(crate) to: u32,
-    pub(crate) from: u32,
+    pub(crate) buckets: core::ops::Range<usize>,
     state: DirState,
 }
 
@@ -77,6 +90,12 @@ pub(crate) struct Directory {
     /// Automatic shrinking never goes below this `log2` (raised by
     /// `with_capacity` / `reserve`, lowered by `shrink_to_fit`).
     floor_log2: AtomicUsize,
+    /// Next chunk of the pending shrink to hand out, tagged with the low
+    /// bits of its grace ticket so a thread holding a stale state cannot
+    /// claim work of a later shrink.
+    shrink_cursor: AtomicUsize,
+    /// Slots of the pending shrink already processed.
+    shrink_done: AtomicUsize,
     pub(crate) allocated_slots: AtomicUsize,
     pub(crate) linked_sentinels: AtomicUsize,
     pub(crate) shrinks: AtomicUsize,
@@ -92,6 +111,8 @@ impl Directory {
             levels: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             grace_done: Arc::new(AtomicUsize::new(0)),
             floor_log2: AtomicUsize::new(log2 as usize),
+            shrink_cursor: AtomicUsize::new(0),
+            shrink_done: AtomicUsize::new(0),
             allocated_slots: AtomicUsize::new(0),
             linked_sentinels: AtomicUsize::new(1),
             shrinks: AtomicUsize::new(0),
@@ -142,7 +163,9 @@ impl Directory {
         let (level, idx) = level_of(bucket);
         let len = level_len(level);
         let first = bucket - idx;
-        let fresh: Box<[Link]> = (0..len).map(|i| Link::new(sentinel_so_key(first + i))).collect();
+        let fresh: Box<[Link]> = (0..len)
+            .map(|i| Link::new(sentinel_so_key(first + i)))
+            .collect();
         let fresh = Box::into_raw(fresh) as *mut Link;
         match self.levels[level].compare_exchange(
             ptr::null_mut(),
@@ -171,7 +194,10 @@ impl Directory {
                 return false;
             }
             let new = (cur.0 & !LOG2_MASK) | log2 as usize;
-            match self.state.compare_exchange_weak(cur.0, new, Ordering::AcqRel, Ordering::Acquire) {
+            match self
+                .state
+                .compare_exchange_weak(cur.0, new, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => return true,
                 Err(actual) => cur = DirState(actual),
             }
@@ -183,11 +209,13 @@ impl Directory {
     }
 
     pub(crate) fn set_floor_log2(&self, log2: u32) {
-        self.floor_log2.store(log2.min(MAX_LOG2) as usize, Ordering::Relaxed);
+        self.floor_log2
+            .store(log2.min(MAX_LOG2) as usize, Ordering::Relaxed);
     }
 
     pub(crate) fn raise_floor_log2(&self, log2: u32) {
-        self.floor_log2.fetch_max(log2.min(MAX_LOG2) as usize, Ordering::Relaxed);
+        self.floor_log2
+            .fetch_max(log2.min(MAX_LOG2) as usize, Ordering::Relaxed);
     }
 
     /// Publishes a smaller bucket count `1 << to` and starts its grace
@@ -210,6 +238,11 @@ impl Directory {
         {
             return false;
         }
+        // Nobody can claim work before the grace period, which cannot end
+        // while we are pinned, so these plain stores come first.
+        self.shrink_cursor
+            .store(cursor_tag(ticket), Ordering::Relaxed);
+        self.shrink_done.store(0, Ordering::Relaxed);
         let grace_done = Arc::clone(&self.grace_done);
         // SAFETY: the closure owns everything it touches (an `Arc`), so it may
         // run on any thread at any later time, after the map is gone too.
@@ -221,54 +254,86 @@ impl Directory {
         true
     }
 
-    /// If a pending shrink's grace period has elapsed, claims the right to
-    /// finish it. At most one thread gets a job per shrink.
-    pub(crate) fn try_take_shrink_job(&self) -> Option<ShrinkJob> {
-        let cur = self.state();
-        if !cur.shrink_pending() || cur.0 & FINISHING != 0 {
+    /// If a pending shrink's grace period has elapsed, claims its next chunk
+    /// of work (at most [`SHRINK_CHUNK`] buckets). Never waits.
+    pub(crate) fn try_claim_shrink_chunk(&self) -> Option<ShrinkChunk> {
+        let state = self.state();
+        if !state.shrink_pending() {
             return None;
         }
         let done = self.grace_done.load(Ordering::Acquire) & TICKET_MASK;
-        if done == cur.ticket() {
+        if done == state.ticket() {
             return None; // grace period still running
         }
-        self.state
-            .compare_exchange(cur.0, cur.0 | FINISHING, Ordering::AcqRel, Ordering::Acquire)
-            .ok()?;
-        Some(ShrinkJob {
-            to: cur.log2(),
-            from: cur.shrink_from(),
-            state: DirState(cur.0 | FINISHING),
-        })
+        let (to, from) = (state.log2(), state.shrink_from());
+        let total = (1usize << from) - (1usize << to);
+        let tag = cursor_tag(state.ticket());
+        let mut cursor = self.shrink_cursor.load(Ordering::Acquire);
+        loop {
+            if cursor & !CURSOR_POS_MASK != tag {
+                return None; // a different shrink's cursor
+            }
+            let start = cursor & CURSOR_POS_MASK;
+            if start >= total {
+                return None; // all handed out
+            }
+            let end = (start + SHRINK_CHUNK).min(total);
+            match self.shrink_cursor.compare_exchange_weak(
+                cursor,
+                tag | end,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    let first = 1usize << to;
+                    return Some(ShrinkChunk {
+                        to,
+                        buckets: first + start..first + end,
+                        state,
+                    });
+                }
+                Err(actual) => cursor = actual,
+            }
+        }
     }
 
-    /// Detaches levels `to+1 ..= from` (whose sentinels the caller has
-    /// unlinked), retires them, and clears the shrink flags.
-    pub(crate) fn complete_shrink(&self, job: ShrinkJob, guard: &Guard) {
-        for level in job.to as usize + 1..=job.from as usize {
+    /// Records a processed chunk. The thread that records the last one
+    /// detaches levels `to+1 ..= from` (every sentinel in them is unlinked by
+    /// then), retires them, and ends the shrink.
+    pub(crate) fn finish_shrink_chunk(&self, chunk: ShrinkChunk, guard: &Guard) {
+        let (to, from) = (chunk.state.log2(), chunk.state.shrink_from());
+        let total = (1usize << from) - (1usize << to);
+        let n = chunk.buckets.len();
+        if self.shrink_done.fetch_add(n, Ordering::AcqRel) + n != total {
+            return;
+        }
+        for level in to as usize + 1..=from as usize {
             let base = self.levels[level].swap(ptr::null_mut(), Ordering::AcqRel);
             if base.is_null() {
                 continue;
             }
-            self.allocated_slots.fetch_sub(level_len(level), Ordering::Relaxed);
+            self.allocated_slots
+                .fetch_sub(level_len(level), Ordering::Relaxed);
             let addr = base as usize;
-            // SAFETY: every sentinel of this level is unlinked (the caller's
-            // contract), the level pointer is now null, and the bucket count
-            // no longer covers it, so no new reference can be made; threads
-            // still holding one are pinned, and the epoch frees it after them.
-            // The closure owns what it touches (an address and a length).
+            // SAFETY: every sentinel of this level is unlinked (all chunks are
+            // done), the level pointer is now null, and the bucket count no
+            // longer covers it, so no new reference can be made; threads still
+            // holding one are pinned, and the epoch frees it after them. The
+            // closure owns what it touches (an address and a length).
             unsafe {
                 guard.defer_unchecked(move || free_level(addr as *mut Link, level));
             }
         }
         self.shrinks.fetch_add(1, Ordering::Relaxed);
-        // Only the finisher writes the state while FINISHING is set, except
-        // growth, which is skipped while PENDING is set.
-        let done = job.state.0 & LOG2_MASK;
-        let res = self
-            .state
-            .compare_exchange(job.state.0, done, Ordering::AcqRel, Ordering::Acquire);
-        debug_assert!(res.is_ok(), "directory state moved during a shrink finish");
+        // While PENDING is set only growth could want to write the state, and
+        // growth is skipped, so this CAS cannot fail.
+        let res = self.state.compare_exchange(
+            chunk.state.0,
+            to as usize,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+        debug_assert!(res.is_ok(), "directory state moved during a shrink");
     }
 
     /// Bytes held by allocated level arrays.

@@ -42,9 +42,18 @@ pub(crate) trait ListHooks {
 
 /// What an entry type must tell the list.
 pub(crate) trait RawEntry {
+    /// Whether entries of this type can die on their own (weak keys). When
+    /// false, `is_dead` is never called and sweeps skip the check.
+    const CAN_DIE: bool = false;
+
     /// Whether two entries of equal `so_key` hold the same key. Used only to
     /// keep iteration from yielding a replaced key twice.
     fn same_key(&self, other: &Self) -> bool;
+
+    /// Whether the entry can never match again (its weak key is gone).
+    fn is_dead(&self) -> bool {
+        false
+    }
 }
 
 /// A position in the list: `pred` is a node with `so_key <=` the target,
@@ -86,22 +95,33 @@ where
     'restart: loop {
         let mut pred = start;
         let mut pred_next = pred.next.load(Ordering::Acquire, guard);
-        debug_assert_eq!(pred_next.tag() & MARK, 0, "a search started at a marked sentinel");
+        debug_assert_eq!(
+            pred_next.tag() & MARK,
+            0,
+            "a search started at a marked sentinel"
+        );
         loop {
             let curr = pred_next.with_tag(0);
             // SAFETY: `curr` was read from a node reachable under `guard`;
             // nodes are retired only after being unlinked, so it is live.
             let Some(curr_ref) = (unsafe { curr.as_ref() }) else {
-                return Position { pred, pred_next, found: false };
+                return Position {
+                    pred,
+                    pred_next,
+                    found: false,
+                };
             };
             let curr_next = curr_ref.next.load(Ordering::Acquire, guard);
             if curr_next.tag() & MARK != 0 {
                 // Help: unlink `curr` from `pred`, keeping `pred`'s own tags.
                 let succ = curr_next.with_tag(pred_next.tag());
-                match pred
-                    .next
-                    .compare_exchange(pred_next, succ, Ordering::AcqRel, Ordering::Acquire, guard)
-                {
+                match pred.next.compare_exchange(
+                    pred_next,
+                    succ,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                    guard,
+                ) {
                     Ok(_) => {
                         if !curr_ref.is_sentinel() {
                             // SAFETY: our CAS unlinked this data node; it was
@@ -120,13 +140,23 @@ where
                 continue;
             }
             if curr_ref.so_key > so_key {
-                return Position { pred, pred_next, found: false };
+                return Position {
+                    pred,
+                    pred_next,
+                    found: false,
+                };
             }
             if curr_ref.so_key == so_key && !curr_ref.is_sentinel() {
                 // SAFETY: a data node of this map (caller's contract).
                 let entry = unsafe { curr_ref.entry::<E>() };
                 match matcher(entry) {
-                    Match::Equal => return Position { pred, pred_next, found: true },
+                    Match::Equal => {
+                        return Position {
+                            pred,
+                            pred_next,
+                            found: true,
+                        }
+                    }
                     Match::Dead => {
                         if curr_ref
                             .next
@@ -145,6 +175,99 @@ where
                     }
                     Match::NotEqual => {}
                 }
+            }
+            pred = curr_ref;
+            pred_next = curr_next;
+        }
+    }
+}
+
+/// The compaction walk: from `start`, visits at most `budget` nodes,
+/// unlinking marked nodes (retiring data nodes, dropping stray sentinels)
+/// and marking dead entries (then unlinking them). Returns the number of
+/// nodes visited; fewer than `budget` means it reached the end of the list.
+///
+/// After a failed CAS on a deleted predecessor it resumes from the last
+/// sentinel it passed that is still unmarked, or from `start`.
+///
+/// # Safety
+/// As for [`search`].
+pub(crate) unsafe fn sweep<'g, E, H>(
+    start: &'g Link,
+    budget: usize,
+    hooks: &H,
+    guard: &'g Guard,
+) -> usize
+where
+    E: RawEntry,
+    H: ListHooks,
+{
+    let mut visited = 0usize;
+    let mut resume: &'g Link = start;
+    'restart: loop {
+        if resume.next.load(Ordering::Acquire, guard).tag() & MARK != 0 {
+            resume = start; // a stray sentinel deleted by a shrink
+        }
+        let mut pred = resume;
+        let mut pred_next = pred.next.load(Ordering::Acquire, guard);
+        loop {
+            if visited >= budget {
+                return visited;
+            }
+            let curr = pred_next.with_tag(0);
+            // SAFETY: reachable under `guard`, so live.
+            let Some(curr_ref) = (unsafe { curr.as_ref() }) else {
+                return visited;
+            };
+            visited += 1;
+            let curr_next = curr_ref.next.load(Ordering::Acquire, guard);
+            if curr_next.tag() & MARK != 0 {
+                let succ = curr_next.with_tag(pred_next.tag());
+                match pred.next.compare_exchange(
+                    pred_next,
+                    succ,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                    guard,
+                ) {
+                    Ok(_) => {
+                        if !curr_ref.is_sentinel() {
+                            // SAFETY: our CAS unlinked this marked data node.
+                            unsafe { hooks.retire(curr.as_raw(), guard) };
+                        }
+                        pred_next = succ;
+                    }
+                    Err(e) => {
+                        if e.current.tag() & MARK != 0 {
+                            continue 'restart;
+                        }
+                        pred_next = e.current;
+                    }
+                }
+                continue;
+            }
+            if E::CAN_DIE && !curr_ref.is_sentinel() {
+                // SAFETY: a data node of this map.
+                let entry = unsafe { curr_ref.entry::<E>() };
+                if entry.is_dead() {
+                    if curr_ref
+                        .next
+                        .compare_exchange(
+                            curr_next,
+                            curr_next.with_tag(MARK),
+                            Ordering::AcqRel,
+                            Ordering::Acquire,
+                            guard,
+                        )
+                        .is_ok()
+                    {
+                        hooks.dead_marked();
+                    }
+                    continue; // now marked: unlink it on the next turn
+                }
+            }
+            if curr_ref.is_sentinel() {
+                resume = curr_ref;
             }
             pred = curr_ref;
             pred_next = curr_next;

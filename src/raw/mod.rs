@@ -30,14 +30,38 @@ pub(crate) mod list;
 pub(crate) mod node;
 pub(crate) mod split_order;
 
-use crate::sync::{Guard, Ordering, Shared};
+use crate::sync::{pin, AtomicUsize, Guard, Ordering, Shared};
 use core::marker::PhantomData;
 use counter::Counters;
-use directory::{DirState, Directory, ShrinkJob};
+use directory::{DirState, Directory};
+use list::{lookup, search, sweep, Position};
 pub(crate) use list::{ListHooks, Match, RawEntry, RawIter};
-use list::{lookup, search, Position};
 use node::{Link, Node, MARK, SENTINEL_CLAIMED, SENTINEL_LINKED};
-use split_order::{bucket_of, data_so_key, level_len, parent_bucket};
+use split_order::{bucket_of, data_so_key, parent_bucket};
+
+/// Counter figures for `stats()`; see `MapStats` for their meaning.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RawStats {
+    pub(crate) len: usize,
+    pub(crate) buckets: usize,
+    pub(crate) linked_sentinels: usize,
+    pub(crate) directory_slots: usize,
+    pub(crate) directory_bytes: usize,
+    pub(crate) node_bytes: usize,
+    pub(crate) marked_linked: usize,
+    pub(crate) retired_awaiting: usize,
+    pub(crate) retired_bytes: usize,
+    pub(crate) fixed_bytes: usize,
+    pub(crate) inserts: usize,
+    pub(crate) removes: usize,
+    pub(crate) purged: usize,
+    pub(crate) replaces: usize,
+    pub(crate) compactions: usize,
+    pub(crate) shrinks: usize,
+    pub(crate) shrink_pending: bool,
+    pub(crate) peak_len: usize,
+    pub(crate) peak_bytes: usize,
+}
 
 /// What a `compute` closure decides for the key.
 pub(crate) enum Action<E> {
@@ -70,10 +94,22 @@ const CHECK_EVERY: usize = 8;
 const CHECK_EVERY: usize = 1;
 const ALWAYS_CHECK_BELOW_LOG2: u32 = 6;
 
+/// Every `SWEEP_EVERY` removes (per stripe), for entry types that can die,
+/// the remover also sweeps a bounded stretch of the list.
+const SWEEP_EVERY: usize = 256;
+/// Nodes one bounded write-path sweep visits.
+const SWEEP_BUDGET: usize = 128;
+
 pub(crate) struct RawMap<E> {
     dir: Directory,
     counters: Counters,
     load_factor: usize,
+    /// Sampled high-water marks (updated on the grow checks and by `stats`).
+    peak_len: AtomicUsize,
+    peak_bytes: AtomicUsize,
+    compactions: AtomicUsize,
+    /// Next bucket a write-path sweep starts from (round robin).
+    sweep_cursor: AtomicUsize,
     /// `RawMap` owns the `Node<E>`s linked in its list.
     _owns: PhantomData<Box<Node<E>>>,
 }
@@ -93,6 +129,10 @@ impl<E> RawMap<E> {
             dir: Directory::new(log2),
             counters: Counters::new(),
             load_factor,
+            peak_len: AtomicUsize::new(0),
+            peak_bytes: AtomicUsize::new(0),
+            compactions: AtomicUsize::new(0),
+            sweep_cursor: AtomicUsize::new(0),
             _owns: PhantomData,
         }
     }
@@ -111,16 +151,52 @@ impl<E> RawMap<E> {
         (1usize << self.dir.state().log2()) * self.load_factor
     }
 
-    pub(crate) fn directory(&self) -> &Directory {
-        &self.dir
+    /// Heap bytes the map holds now: linked nodes, directory levels,
+    /// retired nodes not yet freed, and the fixed overhead.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let s = self.raw_stats();
+        s.node_bytes + s.directory_bytes + s.retired_bytes + s.fixed_bytes
     }
 
-    pub(crate) fn counters(&self) -> &Counters {
-        &self.counters
-    }
-
-    pub(crate) fn load_factor(&self) -> usize {
-        self.load_factor
+    /// O(1) figures from the counters.
+    pub(crate) fn raw_stats(&self) -> RawStats {
+        let c = &self.counters;
+        let load =
+            |f: fn(&counter::Stripe) -> &AtomicUsize| c.sum(|s| f(s).load(Ordering::Relaxed));
+        let inserts = load(|s| &s.inserts);
+        let removes = load(|s| &s.removes);
+        let purged = load(|s| &s.purged);
+        let replaces = load(|s| &s.replaces);
+        let retired = load(|s| &s.retired);
+        let len = inserts.saturating_sub(removes.wrapping_add(purged));
+        let marked_linked = removes
+            .wrapping_add(purged)
+            .wrapping_add(replaces)
+            .saturating_sub(retired);
+        let awaiting = c.awaiting_reclaim();
+        let node = Node::<E>::SIZE;
+        let state = self.dir.state();
+        RawStats {
+            len,
+            buckets: 1usize << state.log2(),
+            linked_sentinels: self.dir.linked_sentinels.load(Ordering::Relaxed),
+            directory_slots: self.dir.allocated_slots(),
+            directory_bytes: self.dir.slot_bytes(),
+            node_bytes: (len + marked_linked) * node,
+            marked_linked,
+            retired_awaiting: awaiting,
+            retired_bytes: awaiting * node,
+            fixed_bytes: c.heap_bytes(),
+            inserts,
+            removes,
+            purged,
+            replaces,
+            compactions: self.compactions.load(Ordering::Relaxed),
+            shrinks: self.dir.shrinks.load(Ordering::Relaxed),
+            shrink_pending: state.shrink_pending(),
+            peak_len: self.peak_len.load(Ordering::Relaxed).max(len),
+            peak_bytes: self.peak_bytes.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -163,7 +239,15 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
             let start = self.write_start(bucket_of(hash, state.log2()), guard);
             // SAFETY: `start` is a linked sentinel for the current state (so
             // never marked while we are pinned); data nodes are `Node<E>`.
-            let pos = unsafe { search(start, so_key, &mut |e: &E| matcher(e, spare.as_ref()), self, guard) };
+            let pos = unsafe {
+                search(
+                    start,
+                    so_key,
+                    &mut |e: &E| matcher(e, spare.as_ref()),
+                    self,
+                    guard,
+                )
+            };
             if !pos.found {
                 let entry = match decide(None, spare.take()) {
                     Action::Keep | Action::Remove => return Outcome::Unchanged(None),
@@ -249,7 +333,10 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
                             guard,
                         ) {
                             Ok(_) => {
-                                self.counters.local().replaces.fetch_add(1, Ordering::Relaxed);
+                                self.counters
+                                    .local()
+                                    .replaces
+                                    .fetch_add(1, Ordering::Relaxed);
                                 self.unlink_marked(start, so_key, &pos, new_link, guard);
                                 return Outcome::Replaced {
                                     old: current,
@@ -341,13 +428,22 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
         let parent = self.write_start(parent_bucket(bucket), guard);
         loop {
             // SAFETY: `parent` is a linked sentinel of the current state.
-            let pos = unsafe { search::<E, _>(parent, slot.so_key, &mut |_| Match::NotEqual, self, guard) };
-            slot.next.store(pos.curr().with_tag(SENTINEL_CLAIMED), Ordering::Relaxed);
+            let pos = unsafe {
+                search::<E, _>(parent, slot.so_key, &mut |_| Match::NotEqual, self, guard)
+            };
+            slot.next
+                .store(pos.curr().with_tag(SENTINEL_CLAIMED), Ordering::Relaxed);
             let me = Shared::from(slot as *const Link).with_tag(pos.pred_next.tag());
             if pos
                 .pred
                 .next
-                .compare_exchange(pos.pred_next, me, Ordering::AcqRel, Ordering::Acquire, guard)
+                .compare_exchange(
+                    pos.pred_next,
+                    me,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                    guard,
+                )
                 .is_ok()
             {
                 break;
@@ -364,13 +460,22 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
             return;
         }
         let len = self.counters.len();
+        self.peak_len.fetch_max(len, Ordering::Relaxed);
         if len > (1usize << state.log2()) * self.load_factor {
             self.dir.try_grow_to(log2_for(len, self.load_factor));
         }
+        if n % (CHECK_EVERY * 8) == 0 {
+            self.peak_bytes
+                .fetch_max(self.heap_bytes(), Ordering::Relaxed);
+        }
     }
 
-    /// Sampled shrink check after a remove (`n`: this stripe's remove count).
+    /// Sampled shrink check after a remove (`n`: this stripe's remove count),
+    /// plus a bounded sweep now and then for entries that can die.
     fn after_remove(&self, n: usize, guard: &Guard) {
+        if E::CAN_DIE && n % SWEEP_EVERY == 0 {
+            self.sweep_some(guard);
+        }
         let state = self.dir.state();
         if n % CHECK_EVERY != 0 && state.log2() >= ALWAYS_CHECK_BELOW_LOG2 {
             return;
@@ -393,44 +498,42 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
         target < state.log2() && self.dir.try_begin_shrink(state, target, guard)
     }
 
-    /// Finishes a pending shrink whose grace period has elapsed, if no other
-    /// thread is already doing it. Never waits.
-    fn help_pending_shrink(&self, state: DirState, guard: &Guard) {
+    /// Does one bounded chunk of a pending shrink whose grace period has
+    /// elapsed. Never waits. Returns true if it did any work.
+    fn help_pending_shrink(&self, state: DirState, guard: &Guard) -> bool {
         if !state.shrink_pending() {
-            return;
+            return false;
         }
-        if let Some(job) = self.dir.try_take_shrink_job() {
-            self.finish_shrink(job, guard);
-        }
-    }
-
-    /// Unlinks every sentinel of levels `job.to+1 ..= job.from` and retires
-    /// those levels. After the grace period no operation uses these
-    /// sentinels as a start, and growth is held off until we are done, so
-    /// they are ordinary nodes to delete.
-    fn finish_shrink(&self, job: ShrinkJob, guard: &Guard) {
-        let new_mask = (1usize << job.to) - 1;
-        for level in (job.to as usize + 1..=job.from as usize).rev() {
-            let first = 1usize << (level - 1);
-            for idx in 0..level_len(level) {
-                let bucket = first + idx;
-                let Some(slot) = self.dir.slot(bucket, guard) else {
-                    break; // level never allocated
-                };
-                let next = slot.next.load(Ordering::Acquire, guard);
-                if next.tag() & SENTINEL_LINKED == 0 {
-                    debug_assert_eq!(next.tag() & SENTINEL_CLAIMED, 0, "claim outlived its grace period");
-                    continue;
-                }
-                slot.next.fetch_or(MARK, Ordering::AcqRel, guard);
-                self.dir.linked_sentinels.fetch_sub(1, Ordering::Relaxed);
-                let start = self.write_start(bucket & new_mask, guard);
-                // SAFETY: `start` is a sentinel of a level that stays; the
-                // search passes `slot.so_key` and unlinks the marked slot.
-                unsafe { search::<E, _>(start, slot.so_key, &mut |_| Match::NotEqual, self, guard) };
+        let Some(chunk) = self.dir.try_claim_shrink_chunk() else {
+            return false;
+        };
+        let new_mask = (1usize << chunk.to) - 1;
+        for bucket in chunk.buckets.clone() {
+            let Some(slot) = self.dir.slot(bucket, guard) else {
+                continue; // level never allocated
+            };
+            let next = slot.next.load(Ordering::Acquire, guard);
+            if next.tag() & SENTINEL_LINKED == 0 {
+                debug_assert_eq!(
+                    next.tag() & SENTINEL_CLAIMED,
+                    0,
+                    "claim outlived its grace period"
+                );
+                continue;
             }
+            // After the grace period no operation uses this sentinel as a
+            // start, and growth is held off until the shrink ends, so it is
+            // an ordinary node to delete: mark, then unlink by a search from
+            // its bucket's sentinel in the smaller directory.
+            slot.next.fetch_or(MARK, Ordering::AcqRel, guard);
+            self.dir.linked_sentinels.fetch_sub(1, Ordering::Relaxed);
+            let start = self.write_start(bucket & new_mask, guard);
+            // SAFETY: `start` is a sentinel of a level that stays; the search
+            // passes `slot.so_key` and unlinks the marked slot.
+            unsafe { search::<E, _>(start, slot.so_key, &mut |_| Match::NotEqual, self, guard) };
         }
-        self.dir.complete_shrink(job, guard);
+        self.dir.finish_shrink_chunk(chunk, guard);
+        true
     }
 
     /// Grows so that `additional` more entries fit, and keeps automatic
@@ -441,16 +544,81 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
         self.dir.try_grow_to(want);
     }
 
-    /// Lowers the shrink floor to the default and shrinks as far as the
-    /// contents allow; returns true if a shrink was started or finished.
-    pub(crate) fn shrink_to_fit(&self, guard: &Guard) -> bool {
+    /// One bounded stretch of the compaction walk, from the next bucket in
+    /// round-robin order.
+    pub(crate) fn sweep_some(&self, guard: &Guard) {
+        let state = self.dir.state();
+        let bucket =
+            self.sweep_cursor.fetch_add(1, Ordering::Relaxed) & ((1usize << state.log2()) - 1);
+        let start = self.write_start(bucket, guard);
+        // SAFETY: a bucket start of the current state; nodes are `Node<E>`.
+        unsafe { sweep::<E, _>(start, SWEEP_BUDGET, self, guard) };
+    }
+
+    /// The full compaction walk: finishes what it can of a pending shrink,
+    /// unlinks every marked node, dead entry and stray sentinel in one pass
+    /// from the head, and starts a shrink if the map is under its low
+    /// watermark. Lock-free: concurrent operations proceed meanwhile.
+    pub(crate) fn compact(&self, guard: &Guard) {
+        while self.help_pending_shrink(self.dir.state(), guard) {}
+        // SAFETY: the head is never marked; nodes are `Node<E>`.
+        unsafe { sweep::<E, _>(self.dir.head(guard), usize::MAX, self, guard) };
+        self.compactions.fetch_add(1, Ordering::Relaxed);
+        self.maybe_begin_shrink(self.dir.state(), self.dir.floor_log2(), guard);
+    }
+
+    /// Compacts, lowers the shrink floor to the default, and shrinks the
+    /// directory as far as the contents allow. Pushes the epoch along to end
+    /// the grace period, but gives up after a bounded number of tries
+    /// (a thread pinned for long holds it) and leaves the shrink pending, to
+    /// be finished by later writes.
+    pub(crate) fn shrink_to_fit(&self) {
         self.dir.set_floor_log2(DEFAULT_MIN_LOG2);
-        let state = self.dir.state();
-        let began = self.maybe_begin_shrink(state, DEFAULT_MIN_LOG2, guard);
-        let state = self.dir.state();
-        let pending = state.shrink_pending();
-        self.help_pending_shrink(state, guard);
-        began || (pending && !self.dir.state().shrink_pending())
+        {
+            let guard = pin();
+            self.compact(&guard);
+        }
+        for _ in 0..64 {
+            let state = self.dir.state();
+            if !state.shrink_pending() {
+                let guard = pin();
+                if !self.maybe_begin_shrink(state, DEFAULT_MIN_LOG2, &guard) {
+                    return;
+                }
+                continue;
+            }
+            let guard = pin();
+            guard.flush();
+            while self.help_pending_shrink(self.dir.state(), &guard) {}
+        }
+    }
+
+    /// Pushes reclamation along: pins and flushes this thread's deferred
+    /// work until the count of retired-but-unfreed nodes stops falling
+    /// (bounded). Also helps a pending shrink. Returns that count.
+    pub(crate) fn reclaim(&self) -> usize {
+        let mut best = usize::MAX;
+        let mut stalled = 0;
+        loop {
+            {
+                let guard = pin();
+                guard.flush();
+                self.help_pending_shrink(self.dir.state(), &guard);
+            }
+            let now = self.counters.awaiting_reclaim();
+            if now == 0 && !self.dir.state().shrink_pending() {
+                return 0;
+            }
+            if now < best {
+                best = now;
+                stalled = 0;
+            } else {
+                stalled += 1;
+                if stalled > 32 {
+                    return now;
+                }
+            }
+        }
     }
 
     /// Advances a pending shrink if its grace period is over.
@@ -461,7 +629,11 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
     /// Walks the whole list and removes every entry `keep` rejects. Each
     /// removal is linearizable on its own; the walk as a whole is not atomic.
     /// Returns the number removed.
-    pub(crate) fn retain<'g>(&'g self, mut keep: impl FnMut(&'g E) -> bool, guard: &'g Guard) -> usize {
+    pub(crate) fn retain<'g>(
+        &'g self,
+        mut keep: impl FnMut(&'g E) -> bool,
+        guard: &'g Guard,
+    ) -> usize {
         let mut removed = 0;
         self.help_shrink(guard);
         // SAFETY: the head of this map's list.
@@ -481,13 +653,26 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
                 ) {
                     Ok(_) => {
                         removed += 1;
-                        let n = self.counters.local().removes.fetch_add(1, Ordering::Relaxed) + 1;
+                        let n = self
+                            .counters
+                            .local()
+                            .removes
+                            .fetch_add(1, Ordering::Relaxed)
+                            + 1;
                         let state = self.dir.state();
                         let bucket = bucket_of(link.so_key.reverse_bits(), state.log2());
                         let start = self.write_start(bucket, guard);
                         // SAFETY: a current bucket start; unlinks the node
                         // we just marked.
-                        unsafe { search::<E, _>(start, link.so_key, &mut |_| Match::NotEqual, self, guard) };
+                        unsafe {
+                            search::<E, _>(
+                                start,
+                                link.so_key,
+                                &mut |_| Match::NotEqual,
+                                self,
+                                guard,
+                            )
+                        };
                         self.after_remove(n, guard);
                         break;
                     }
@@ -508,6 +693,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
 impl<E: Send + 'static> ListHooks for RawMap<E> {
     unsafe fn retire(&self, node: *const Link, guard: &Guard) {
         let stripe = self.counters.local().clone();
+        stripe.retired.fetch_add(1, Ordering::Relaxed);
         stripe.awaiting_reclaim.fetch_add(1, Ordering::Relaxed);
         let addr = node as usize;
         // SAFETY: the caller unlinked `node` (a `Node<E>` from `Node::alloc`)
@@ -545,7 +731,10 @@ impl<E> RawMap<E> {
                 let next = link.next.load(Ordering::Relaxed, guard);
                 // Sentinels of levels past the bucket count may still be
                 // linked; detach every sentinel so the list is left empty.
-                link.next.store(Shared::null().with_tag(next.tag() & !MARK), Ordering::Relaxed);
+                link.next.store(
+                    Shared::null().with_tag(next.tag() & !MARK),
+                    Ordering::Relaxed,
+                );
                 if !link.is_sentinel() {
                     let node = Box::from_raw(curr.with_tag(0).as_raw() as *mut Node<E>);
                     if next.tag() & MARK == 0 {
@@ -554,7 +743,8 @@ impl<E> RawMap<E> {
                 }
                 curr = next;
             }
-            head.next.store(Shared::null().with_tag(SENTINEL_LINKED), Ordering::Relaxed);
+            head.next
+                .store(Shared::null().with_tag(SENTINEL_LINKED), Ordering::Relaxed);
         }
         self.counters.reset_len();
         out

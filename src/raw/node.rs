@@ -18,9 +18,9 @@ pub(crate) const SENTINEL_CLAIMED: usize = 0b010;
 /// Tag on a sentinel's `next`: the sentinel is linked into the list and may
 /// be used as a starting point.
 pub(crate) const SENTINEL_LINKED: usize = 0b100;
-/// The tags that describe the owner of a `next` field rather than its
-/// successor; a CAS that swings `next` to a new successor keeps them.
-pub(crate) const OWNER_STATE_TAGS: usize = SENTINEL_CLAIMED | SENTINEL_LINKED;
+// SENTINEL_CLAIMED and SENTINEL_LINKED describe the *owner* of a `next`
+// field, not its successor: every CAS that swings `next` to a new successor
+// keeps them (callers pass the tag of the value they expected).
 
 /// The header of every list node, data or sentinel.
 ///

@@ -94,7 +94,9 @@ mod tests {
         let mut x = 0x1234_5678_9abc_def0u64;
         for _ in 0..1000 {
             assert_eq!(data_so_key(x), naive(x) | 1);
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
         }
     }
 
@@ -120,8 +122,9 @@ mod tests {
     #[test]
     fn data_sorts_between_its_sentinel_and_the_next() {
         const LOG2: u32 = 10;
-        let mut sentinels: Vec<(u64, usize)> =
-            (0..1usize << LOG2).map(|b| (sentinel_so_key(b), b)).collect();
+        let mut sentinels: Vec<(u64, usize)> = (0..1usize << LOG2)
+            .map(|b| (sentinel_so_key(b), b))
+            .collect();
         sentinels.sort();
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..20_000 {
