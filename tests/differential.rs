@@ -1,0 +1,186 @@
+//! Differential tests: long seeded random sequences of every operation,
+//! applied to a `SplitMap` and to std `HashMap`, compared after every op
+//! and by a full snapshot sweep now and then, under every configuration.
+
+mod common;
+
+use common::{scaled, with_each_config, Config, TestHasher};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use splitmap::SplitMap;
+use std::collections::HashMap;
+
+fn sorted_contents(map: &SplitMap<u64, u64, TestHasher>) -> Vec<(u64, u64)> {
+    let snapshot = map.snapshot();
+    let mut v: Vec<_> = snapshot.iter().map(|(k, v)| (*k, *v)).collect();
+    let before = v.len();
+    v.sort_unstable();
+    v.dedup_by_key(|e| e.0);
+    assert_eq!(before, v.len(), "snapshot yielded a key twice");
+    v
+}
+
+fn model_contents(model: &HashMap<u64, u64>) -> Vec<(u64, u64)> {
+    let mut v: Vec<_> = model.iter().map(|(k, v)| (*k, *v)).collect();
+    v.sort_unstable();
+    v
+}
+
+/// Runs `ops` random operations over keys `0..key_space`.
+fn run(config: &Config, seed: u64, ops: usize, key_space: u64) {
+    let map: SplitMap<u64, u64, TestHasher> = config.map();
+    let mut model: HashMap<u64, u64> = HashMap::new();
+    let mut rng = StdRng::seed_from_u64(seed);
+    for step in 0..ops {
+        let k = rng.gen_range(0..key_space);
+        let v: u64 = rng.gen_range(0..1_000_000);
+        let op = rng.gen_range(0..100);
+        match op {
+            0..=24 => assert_eq!(map.insert(k, v), model.insert(k, v), "insert {k} at {step}"),
+            25..=39 => assert_eq!(map.remove(&k), model.remove(&k), "remove {k} at {step}"),
+            40..=44 => assert_eq!(
+                map.remove_entry(&k),
+                model.remove_entry(&k),
+                "remove_entry {k} at {step}"
+            ),
+            45..=59 => assert_eq!(map.get(&k), model.get(&k).copied(), "get {k} at {step}"),
+            60..=62 => assert_eq!(map.get_with(&k, |x| x + 1), model.get(&k).map(|x| x + 1)),
+            63..=64 => assert_eq!(
+                map.get_key_value(&k),
+                model.get_key_value(&k).map(|(a, b)| (*a, *b))
+            ),
+            65..=67 => assert_eq!(map.contains_key(&k), model.contains_key(&k)),
+            68..=73 => {
+                let expected = model.get_mut(&k).map(|x| {
+                    *x = x.wrapping_mul(3).wrapping_add(1);
+                    *x
+                });
+                assert_eq!(
+                    map.update(&k, |x| x.wrapping_mul(3).wrapping_add(1)),
+                    expected
+                );
+            }
+            74..=78 => {
+                let expected = *model.entry(k).or_insert(v);
+                assert_eq!(map.get_or_insert_with(k, || v), expected);
+            }
+            79..=84 => {
+                // compute: increment, insert 1 if absent, remove at a multiple of 5.
+                let f = |cur: Option<&u64>| match cur {
+                    Some(x) if x % 5 == 4 => None,
+                    Some(x) => Some(x + 1),
+                    None => Some(1),
+                };
+                let expected = f(model.get(&k));
+                match expected {
+                    Some(n) => model.insert(k, n),
+                    None => model.remove(&k),
+                };
+                assert_eq!(map.compute(k, f), expected, "compute {k} at {step}");
+            }
+            85..=89 => {
+                // The pinned layer.
+                let m = map.pin();
+                match rng.gen_range(0..4) {
+                    0 => assert_eq!(m.insert(k, v).copied(), model.insert(k, v)),
+                    1 => assert_eq!(m.remove(&k).copied(), model.remove(&k)),
+                    2 => assert_eq!(m.get(&k), model.get(&k)),
+                    _ => {
+                        let expected = *model.entry(k).or_insert(v);
+                        assert_eq!(*m.get_or_insert_with(k, || v), expected);
+                    }
+                }
+            }
+            90 => {
+                let modulus = rng.gen_range(2..5);
+                let before = model.len();
+                model.retain(|k, _| k % modulus != 0);
+                assert_eq!(map.retain(|k, _| k % modulus != 0), before - model.len());
+            }
+            91 if rng.gen_ratio(1, 20) => {
+                map.clear();
+                model.clear();
+            }
+            92 => map.compact(),
+            93 if rng.gen_ratio(1, 4) => map.shrink_to_fit(),
+            94 => map.reserve(rng.gen_range(0..64)),
+            95 => {
+                map.reclaim();
+            }
+            _ => {
+                assert_eq!(
+                    sorted_contents(&map),
+                    model_contents(&model),
+                    "sweep at {step}"
+                );
+            }
+        }
+        assert_eq!(map.len(), model.len(), "len after step {step} (op {op})");
+        assert_eq!(map.is_empty(), model.is_empty());
+    }
+    assert_eq!(sorted_contents(&map), model_contents(&model), "final sweep");
+    let stats = map.stats();
+    assert_eq!(stats.len, model.len());
+    assert_eq!(
+        stats.inserts - stats.removes - stats.purged,
+        model.len() as u64,
+        "counters disagree: {stats:?}"
+    );
+    assert_eq!(
+        stats.marked_linked, 0,
+        "quiescent map keeps marked nodes linked: {stats:?}"
+    );
+    // The owning iterator yields exactly the model.
+    let mut owned: Vec<_> = map.into_iter().collect();
+    owned.sort_unstable();
+    assert_eq!(owned, model_contents(&model));
+}
+
+#[test]
+fn small_key_space_all_ops() {
+    with_each_config(|config| {
+        for seed in 0..4 {
+            run(config, seed, scaled(20_000), 64);
+        }
+    });
+}
+
+#[test]
+fn growing_key_space_all_ops() {
+    with_each_config(|config| run(config, 99, scaled(60_000), 5_000));
+}
+
+#[test]
+fn grow_to_many_then_delete_all_shrinks() {
+    with_each_config(|config| {
+        let map: SplitMap<u64, u64, TestHasher> = config.map();
+        let n = scaled(50_000) as u64;
+        for i in 0..n {
+            assert_eq!(map.insert(i, i), None);
+        }
+        let grown = map.stats();
+        assert!(
+            grown.buckets >= (n as usize) / 2 / config.load_factor.max(1),
+            "{grown:?}"
+        );
+        for i in 0..n {
+            assert_eq!(map.get(&i), Some(i));
+        }
+        for i in 0..n {
+            assert_eq!(map.remove(&i), Some(i), "remove {i}");
+        }
+        map.shrink_to_fit();
+        map.reclaim();
+        let shrunk = map.stats();
+        assert_eq!(shrunk.len, 0);
+        assert!(shrunk.buckets <= 4, "did not shrink: {shrunk:?}");
+        assert!(shrunk.shrinks > 0);
+        // Still fully usable after shrinking.
+        for i in 0..1000 {
+            map.insert(i, i * 2);
+        }
+        for i in 0..1000 {
+            assert_eq!(map.get(&i), Some(i * 2));
+        }
+    });
+}

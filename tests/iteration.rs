@@ -1,0 +1,85 @@
+//! Snapshot iteration under concurrent inserts, removes, replaces, growth
+//! and shrink: no key is ever yielded twice, and every key present for the
+//! whole walk is yielded.
+
+mod common;
+
+use common::{scaled, with_each_config, TestHasher};
+use splitmap::SplitMap;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+const STABLE: u64 = 300;
+
+#[test]
+fn walks_see_stable_keys_once_while_the_map_churns() {
+    with_each_config(|config| {
+        let map: SplitMap<u64, u64, TestHasher> = config.map();
+        // Stable keys: present for the whole test, values replaced often.
+        for k in 0..STABLE {
+            map.insert(k, 0);
+        }
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            // Writers: grow to thousands of churn keys and back to none,
+            // over and over (growth and shrink), and replace stable values.
+            for t in 0..2u64 {
+                let (map, stop) = (&map, &stop);
+                s.spawn(move || {
+                    let base = 1_000_000 * (t + 1);
+                    let mut round = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        for i in 0..2_000 {
+                            map.insert(base + i, i);
+                            map.update(&(i % STABLE), |v| v + 1);
+                        }
+                        for i in 0..2_000 {
+                            map.remove(&(base + i));
+                        }
+                        if round % 4 == 0 {
+                            map.compact();
+                        }
+                        round += 1;
+                    }
+                });
+            }
+            let walks = scaled(300);
+            for _ in 0..walks {
+                let snapshot = map.snapshot();
+                let mut seen = HashSet::new();
+                for (k, _) in snapshot.iter() {
+                    assert!(seen.insert(*k), "key {k} yielded twice ({})", config.name);
+                }
+                for k in 0..STABLE {
+                    assert!(seen.contains(&k), "stable key {k} missed ({})", config.name);
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+        assert!(
+            map.stats().shrinks > 0 || config.name == "default",
+            "no shrink happened"
+        );
+    });
+}
+
+#[test]
+fn pinned_iter_and_snapshot_agree_when_quiescent() {
+    with_each_config(|config| {
+        let map: SplitMap<u64, u64, TestHasher> = config.map();
+        for k in 0..1000 {
+            map.insert(k, k * 2);
+        }
+        for k in (0..1000).step_by(3) {
+            map.remove(&k);
+        }
+        let pinned: HashSet<_> = map.pin().iter().map(|(k, v)| (*k, *v)).collect();
+        let snap = map.snapshot();
+        let snapped: HashSet<_> = snap.iter().map(|(k, v)| (*k, *v)).collect();
+        assert_eq!(pinned, snapped);
+        assert_eq!(snapped.len(), map.len());
+        assert_eq!(snap.len(), map.len());
+        assert_eq!(snap.keys().count(), snap.values().count());
+        assert!(snapped.iter().all(|(k, v)| k % 3 != 0 && *v == k * 2));
+    });
+}
