@@ -36,15 +36,23 @@ fn walks_see_stable_keys_once_while_the_map_churns() {
                         for i in 0..2_000 {
                             map.remove(&(base + i));
                         }
-                        if round % 4 == 0 {
-                            map.compact();
+                        match round % 4 {
+                            0 => map.compact(),
+                            // Finishes a shrink (unless a walk holds the
+                            // epoch the whole time), so walks race it.
+                            2 => map.shrink_to_fit(),
+                            _ => {}
                         }
                         round += 1;
                     }
                 });
             }
-            let walks = scaled(300);
-            for _ in 0..walks {
+            // Walk at least `min_walks` times, and on (bounded) until the
+            // writers have completed two shrinks, so walks race them.
+            let (min_walks, max_walks) = (scaled(300), scaled(30_000));
+            let mut walks = 0;
+            while walks < min_walks || (map.stats().shrinks < 2 && walks < max_walks) {
+                walks += 1;
                 let snapshot = map.snapshot();
                 let mut seen = HashSet::new();
                 for (k, _) in snapshot.iter() {

@@ -215,3 +215,31 @@ fn replace_racing_remove_never_resurrects() {
         }
     });
 }
+
+/// `clear` racing `update` (which never inserts): every key existed before
+/// `clear` began and was only replaced, so none may survive. Regression:
+/// the walk used to skip a key whose node was replaced between the walk
+/// yielding it and `retain` marking it.
+#[test]
+fn clear_racing_update_leaves_nothing() {
+    with_each_config(|config| {
+        let map: SplitMap<u64, u64, TestHasher> = config.map();
+        for round in 0..scaled(100) {
+            for k in 0..500 {
+                map.insert(k, 0);
+            }
+            std::thread::scope(|s| {
+                let m = &map;
+                s.spawn(move || {
+                    for k in 0..500 {
+                        m.update(&k, |v| v + 1);
+                    }
+                });
+                m.clear();
+            });
+            let left: Vec<u64> = map.snapshot().keys().copied().collect();
+            assert!(left.is_empty(), "round {round}: clear left {left:?}");
+            assert_eq!(map.len(), 0);
+        }
+    });
+}

@@ -66,10 +66,13 @@ impl Counters {
     /// operation is in flight; a snapshot of moving counters otherwise, and
     /// never negative.
     pub(crate) fn len(&self) -> usize {
-        let ins = self.sum(|s| s.inserts.load(Ordering::Relaxed));
+        // Removals first: a removal counted here had its insert counted
+        // before it, so reading inserts last can only over-report under
+        // churn, never under-report (which could start a needless shrink).
         let gone = self
             .sum(|s| s.removes.load(Ordering::Relaxed))
             .wrapping_add(self.sum(|s| s.purged.load(Ordering::Relaxed)));
+        let ins = self.sum(|s| s.inserts.load(Ordering::Acquire));
         ins.saturating_sub(gone)
     }
 

@@ -14,13 +14,19 @@
 //! ## The state word
 //! `log2` (bits 0..6) is the published bucket count. A shrink publishes the
 //! smaller `log2` together with `from` (the old `log2`), the `PENDING` flag
-//! and a grace `ticket`, then defers a closure that bumps `grace_done`. While
-//! `PENDING` is set, growth is skipped (inserts never wait for it). Once
-//! `grace_done` has moved past the ticket every operation that could have used
+//! and a new shrink sequence number `seq`, then defers a closure that records
+//! `seq` in `grace_done`. Once it has, every operation that could have used
 //! the old bucket count has finished. Write operations then each claim a
 //! bounded chunk of the dropped levels' sentinels to unlink
 //! (`try_claim_shrink_chunk`); whoever completes the last chunk retires the
 //! levels and clears the flag (`finish_shrink_chunk`).
+//!
+//! Growth while a shrink is pending cancels it if no chunk has been claimed
+//! yet (nothing was unlinked, so the old levels are intact); otherwise growth
+//! is skipped until the shrink ends (inserts never wait for it). Because every
+//! shrink gets a new `seq`, a cancelled shrink's late grace closure cannot
+//! end a later shrink's grace period early, and the state word never returns
+//! to an earlier value (no ABA for a stale CAS).
 
 use crate::raw::node::{Link, SENTINEL_LINKED};
 use crate::raw::split_order::{level_len, level_of, sentinel_so_key};
@@ -34,8 +40,8 @@ const LEVELS: usize = MAX_LOG2 as usize + 1;
 const LOG2_MASK: usize = 0x3f;
 const FROM_SHIFT: u32 = 6;
 const PENDING: usize = 1 << 12;
-const TICKET_SHIFT: u32 = 16;
-const TICKET_MASK: usize = usize::MAX >> TICKET_SHIFT;
+const SEQ_SHIFT: u32 = 16;
+const SEQ_MASK: usize = usize::MAX >> SEQ_SHIFT;
 
 /// A decoded state word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,23 +61,39 @@ impl DirState {
         ((self.0 >> FROM_SHIFT) & LOG2_MASK) as u32
     }
     #[inline]
-    fn ticket(self) -> usize {
-        self.0 >> TICKET_SHIFT
+    fn seq(self) -> usize {
+        self.0 >> SEQ_SHIFT
+    }
+    /// Number of `SHRINK_CHUNK`-bucket chunks of the pending shrink.
+    #[inline]
+    fn shrink_chunks(self) -> usize {
+        let buckets = (1usize << self.shrink_from()) - (1usize << self.log2());
+        buckets.div_ceil(SHRINK_CHUNK)
     }
 }
 
-/// The cursor tag of a grace ticket. One bit of the ticket would do: a
-/// thread holding a stale state is pinned, so the next shrink cannot finish
-/// its grace period, and no shrink after it can begin.
+/// `a` is `b` or later in the wrapping sequence space (outstanding shrinks
+/// are never more than a handful apart).
 #[inline]
-fn cursor_tag(ticket: usize) -> usize {
-    (ticket & 0xff) << CURSOR_TICKET_SHIFT
+fn seq_reached(a: usize, b: usize) -> bool {
+    a.wrapping_sub(b) & SEQ_MASK <= SEQ_MASK / 2
+}
+
+/// The cursor tag of a shrink: the low bits of its `seq`. A stale thread
+/// would need as many shrinks to begin (and be cancelled) between two of its
+/// instructions as the tag has values to mistake a later shrink's cursor for
+/// its own.
+#[inline]
+fn cursor_tag(seq: usize) -> usize {
+    (seq & (usize::MAX >> CURSOR_SEQ_SHIFT)) << CURSOR_SEQ_SHIFT
 }
 
 /// Slots of the levels being dropped that one helping operation unlinks.
 pub(crate) const SHRINK_CHUNK: usize = 64;
-const CURSOR_TICKET_SHIFT: u32 = usize::BITS - 8;
-const CURSOR_POS_MASK: usize = (1 << CURSOR_TICKET_SHIFT) - 1;
+/// The shrink cursor counts chunks in its low bits (enough for every chunk
+/// of `MAX_LOG2` levels) and carries a tag of the shrink's `seq` above.
+const CURSOR_SEQ_SHIFT: u32 = MAX_LOG2 - SHRINK_CHUNK.trailing_zeros() + 1;
+const CURSOR_POS_MASK: usize = (1 << CURSOR_SEQ_SHIFT) - 1;
 
 /// A stretch of a pending shrink's work, claimed by one thread: the buckets
 /// `first..end` (all in levels `to+1 ..= from`) whose sentinels it unlinks.
@@ -85,16 +107,16 @@ pub(crate) struct ShrinkChunk {
 pub(crate) struct Directory {
     state: AtomicUsize,
     levels: [AtomicPtr<Link>; LEVELS],
-    /// Bumped by the deferred closure of each shrink; shared with it.
+    /// The latest shrink `seq` whose grace period has elapsed, recorded by
+    /// the shrink's deferred closure; shared with it.
     grace_done: Arc<AtomicUsize>,
     /// Automatic shrinking never goes below this `log2` (raised by
     /// `with_capacity` / `reserve`, lowered by `shrink_to_fit`).
     floor_log2: AtomicUsize,
-    /// Next chunk of the pending shrink to hand out, tagged with the low
-    /// bits of its grace ticket so a thread holding a stale state cannot
-    /// claim work of a later shrink.
+    /// Next chunk of the pending shrink to hand out, tagged with its `seq`
+    /// so a thread holding a stale state cannot claim work of a later shrink.
     shrink_cursor: AtomicUsize,
-    /// Slots of the pending shrink already processed.
+    /// Chunks of the pending shrink already processed.
     shrink_done: AtomicUsize,
     pub(crate) allocated_slots: AtomicUsize,
     pub(crate) linked_sentinels: AtomicUsize,
@@ -136,14 +158,14 @@ impl Directory {
 
     /// The head of the list (bucket 0's sentinel), always linked.
     #[inline]
-    pub(crate) fn head<'g>(&self, _guard: &'g Guard) -> &'g Link {
+    pub(crate) fn head<'g>(&'g self, _guard: &'g Guard) -> &'g Link {
         // SAFETY: level 0 is allocated in `new` and only freed in `Drop`.
         unsafe { &*self.levels[0].load(Ordering::Relaxed) }
     }
 
     /// The slot of `bucket` if its level is allocated.
     #[inline]
-    pub(crate) fn slot<'g>(&self, bucket: usize, _guard: &'g Guard) -> Option<&'g Link> {
+    pub(crate) fn slot<'g>(&'g self, bucket: usize, _guard: &'g Guard) -> Option<&'g Link> {
         let (level, idx) = level_of(bucket);
         let base = self.levels[level].load(Ordering::Acquire);
         if base.is_null() {
@@ -156,7 +178,7 @@ impl Directory {
     }
 
     /// The slot of `bucket`, allocating its level if needed.
-    pub(crate) fn slot_or_alloc<'g>(&self, bucket: usize, guard: &'g Guard) -> &'g Link {
+    pub(crate) fn slot_or_alloc<'g>(&'g self, bucket: usize, guard: &'g Guard) -> &'g Link {
         if let Some(slot) = self.slot(bucket, guard) {
             return slot;
         }
@@ -184,22 +206,50 @@ impl Directory {
         self.slot(bucket, guard).expect("level was just installed")
     }
 
-    /// Raises the bucket count to at least `1 << log2`. Skipped (returns
-    /// false) while a shrink is pending; never waits.
+    /// Raises the bucket count to at least `1 << log2`. Cancels a pending
+    /// shrink none of whose chunks has been claimed; skipped (returns false)
+    /// while a shrink is being carried out. Never waits.
     pub(crate) fn try_grow_to(&self, log2: u32) -> bool {
         let log2 = log2.min(MAX_LOG2);
         let mut cur = self.state();
         loop {
-            if cur.shrink_pending() || cur.log2() >= log2 {
+            if cur.log2() >= log2 {
                 return false;
             }
-            let new = (cur.0 & !LOG2_MASK) | log2 as usize;
+            let new = if cur.shrink_pending() {
+                // Cancel: take every chunk at once, if none was taken yet.
+                let tag = cursor_tag(cur.seq());
+                if self
+                    .shrink_cursor
+                    .compare_exchange(
+                        tag,
+                        tag | cur.shrink_chunks(),
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    )
+                    .is_err()
+                {
+                    return false; // chunks are being unlinked: let it finish
+                }
+                // Nobody else can move the state now: claims find no chunk
+                // left, so the shrink can neither finish nor be cancelled twice.
+                (cur.0 & !(LOG2_MASK | (LOG2_MASK << FROM_SHIFT) | PENDING))
+                    | log2.max(cur.shrink_from()) as usize
+            } else {
+                (cur.0 & !LOG2_MASK) | log2 as usize
+            };
             match self
                 .state
-                .compare_exchange_weak(cur.0, new, Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(cur.0, new, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => return true,
-                Err(actual) => cur = DirState(actual),
+                Err(actual) => {
+                    debug_assert!(
+                        !cur.shrink_pending(),
+                        "state moved under a cancelled shrink"
+                    );
+                    cur = DirState(actual);
+                }
             }
         }
     }
@@ -224,13 +274,9 @@ impl Directory {
         if expected.shrink_pending() || to >= expected.log2() {
             return false;
         }
-        // No grace closure is outstanding (the previous shrink finished only
-        // after its closure ran), so `grace_done` is stable here.
-        let ticket = self.grace_done.load(Ordering::Acquire) & TICKET_MASK;
-        let new = to as usize
-            | (expected.log2() as usize) << FROM_SHIFT
-            | PENDING
-            | ticket << TICKET_SHIFT;
+        let seq = (expected.seq() + 1) & SEQ_MASK;
+        let new =
+            to as usize | (expected.log2() as usize) << FROM_SHIFT | PENDING | seq << SEQ_SHIFT;
         if self
             .state
             .compare_exchange(expected.0, new, Ordering::AcqRel, Ordering::Acquire)
@@ -239,16 +285,19 @@ impl Directory {
             return false;
         }
         // Nobody can claim work before the grace period, which cannot end
-        // while we are pinned, so these plain stores come first.
-        self.shrink_cursor
-            .store(cursor_tag(ticket), Ordering::Relaxed);
+        // while we are pinned, so these plain stores come first. A grower
+        // that tries to cancel before the store finds the previous shrink's
+        // tag and simply does not grow this time.
         self.shrink_done.store(0, Ordering::Relaxed);
+        self.shrink_cursor.store(cursor_tag(seq), Ordering::Release);
         let grace_done = Arc::clone(&self.grace_done);
         // SAFETY: the closure owns everything it touches (an `Arc`), so it may
         // run on any thread at any later time, after the map is gone too.
         unsafe {
             guard.defer_unchecked(move || {
-                grace_done.fetch_add(1, Ordering::Release);
+                let _ = grace_done.fetch_update(Ordering::Release, Ordering::Relaxed, |done| {
+                    (!seq_reached(done, seq)).then_some(seq)
+                });
             })
         };
         true
@@ -261,34 +310,33 @@ impl Directory {
         if !state.shrink_pending() {
             return None;
         }
-        let done = self.grace_done.load(Ordering::Acquire) & TICKET_MASK;
-        if done == state.ticket() {
+        if !seq_reached(self.grace_done.load(Ordering::Acquire), state.seq()) {
             return None; // grace period still running
         }
         let (to, from) = (state.log2(), state.shrink_from());
-        let total = (1usize << from) - (1usize << to);
-        let tag = cursor_tag(state.ticket());
+        let total = state.shrink_chunks();
+        let tag = cursor_tag(state.seq());
         let mut cursor = self.shrink_cursor.load(Ordering::Acquire);
         loop {
             if cursor & !CURSOR_POS_MASK != tag {
                 return None; // a different shrink's cursor
             }
-            let start = cursor & CURSOR_POS_MASK;
-            if start >= total {
-                return None; // all handed out
+            let chunk = cursor & CURSOR_POS_MASK;
+            if chunk >= total {
+                return None; // all handed out (or the shrink was cancelled)
             }
-            let end = (start + SHRINK_CHUNK).min(total);
             match self.shrink_cursor.compare_exchange_weak(
                 cursor,
-                tag | end,
+                tag | (chunk + 1),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
-                    let first = 1usize << to;
+                    let first = (1usize << to) + chunk * SHRINK_CHUNK;
+                    let end = (first + SHRINK_CHUNK).min(1usize << from);
                     return Some(ShrinkChunk {
                         to,
-                        buckets: first + start..first + end,
+                        buckets: first..end,
                         state,
                     });
                 }
@@ -302,9 +350,7 @@ impl Directory {
     /// then), retires them, and ends the shrink.
     pub(crate) fn finish_shrink_chunk(&self, chunk: ShrinkChunk, guard: &Guard) {
         let (to, from) = (chunk.state.log2(), chunk.state.shrink_from());
-        let total = (1usize << from) - (1usize << to);
-        let n = chunk.buckets.len();
-        if self.shrink_done.fetch_add(n, Ordering::AcqRel) + n != total {
+        if self.shrink_done.fetch_add(1, Ordering::AcqRel) + 1 != chunk.state.shrink_chunks() {
             return;
         }
         for level in to as usize + 1..=from as usize {
@@ -325,11 +371,11 @@ impl Directory {
             }
         }
         self.shrinks.fetch_add(1, Ordering::Relaxed);
-        // While PENDING is set only growth could want to write the state, and
-        // growth is skipped, so this CAS cannot fail.
+        // Once a chunk is claimed, growth can no longer cancel the shrink and
+        // is skipped, so nothing else writes the state and this CAS succeeds.
         let res = self.state.compare_exchange(
             chunk.state.0,
-            to as usize,
+            (chunk.state.0 & !(LOG2_MASK | (LOG2_MASK << FROM_SHIFT) | PENDING)) | to as usize,
             Ordering::AcqRel,
             Ordering::Acquire,
         );

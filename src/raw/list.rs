@@ -95,15 +95,21 @@ where
     'restart: loop {
         let mut pred = start;
         let mut pred_next = pred.next.load(Ordering::Acquire, guard);
-        debug_assert_eq!(
+        // Every CAS below expects an unmarked `pred_next`; that is what makes
+        // "retired only after unlinked" hold. A marked start would break it,
+        // so this is a real check, not a debug one.
+        assert_eq!(
             pred_next.tag() & MARK,
             0,
-            "a search started at a marked sentinel"
+            "splitmap bug: a search started at a deleted sentinel"
         );
         loop {
             let curr = pred_next.with_tag(0);
-            // SAFETY: `curr` was read from a node reachable under `guard`;
-            // nodes are retired only after being unlinked, so it is live.
+            // SAFETY: `curr` was read from a node reachable under `guard`.
+            // Nodes are retired only after being unlinked, by a CAS on an
+            // unmarked predecessor (every CAS here expects an unmarked
+            // `pred_next`), and freed only after every guard that could have
+            // reached them is gone; so it is live.
             let Some(curr_ref) = (unsafe { curr.as_ref() }) else {
                 return Position {
                     pred,
@@ -205,11 +211,16 @@ where
     let mut visited = 0usize;
     let mut resume: &'g Link = start;
     'restart: loop {
-        if resume.next.load(Ordering::Acquire, guard).tag() & MARK != 0 {
-            resume = start; // a stray sentinel deleted by a shrink
+        let pred = resume;
+        // One load, checked: a shrink may mark `resume` (a sentinel of a
+        // dropped level) at any moment, and a CAS that expects a marked
+        // value would swing a deleted node's frozen `next`.
+        let pred_next = pred.next.load(Ordering::Acquire, guard);
+        if pred_next.tag() & MARK != 0 {
+            resume = start; // never marked while `guard` is held
+            continue 'restart;
         }
-        let mut pred = resume;
-        let mut pred_next = pred.next.load(Ordering::Acquire, guard);
+        let (mut pred, mut pred_next) = (pred, pred_next);
         loop {
             if visited >= budget {
                 return visited;

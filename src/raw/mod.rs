@@ -110,6 +110,9 @@ pub(crate) struct RawMap<E> {
     compactions: AtomicUsize,
     /// Next bucket a write-path sweep starts from (round robin).
     sweep_cursor: AtomicUsize,
+    /// Try-flag (0 or 1) for the purge-before-grow walk of entry types that
+    /// can die: one thread runs it, the others skip it (never wait).
+    purging: AtomicUsize,
     /// `RawMap` owns the `Node<E>`s linked in its list.
     _owns: PhantomData<Box<Node<E>>>,
 }
@@ -133,6 +136,7 @@ impl<E> RawMap<E> {
             peak_bytes: AtomicUsize::new(0),
             compactions: AtomicUsize::new(0),
             sweep_cursor: AtomicUsize::new(0),
+            purging: AtomicUsize::new(0),
             _owns: PhantomData,
         }
     }
@@ -455,19 +459,63 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
     }
 
     /// Sampled growth check after an insert (`n`: this stripe's insert count).
-    fn after_insert(&self, n: usize, state: DirState, _guard: &Guard) {
+    fn after_insert(&self, n: usize, state: DirState, guard: &Guard) {
         if n % CHECK_EVERY != 0 && state.log2() >= ALWAYS_CHECK_BELOW_LOG2 {
             return;
         }
         let len = self.counters.len();
         self.peak_len.fetch_max(len, Ordering::Relaxed);
-        if len > (1usize << state.log2()) * self.load_factor {
+        if len > (1usize << state.log2()) * self.load_factor
+            && (!E::CAN_DIE || self.purge_before_grow(guard))
+        {
             self.dir.try_grow_to(log2_for(len, self.load_factor));
         }
         if n % (CHECK_EVERY * 8) == 0 {
             self.peak_bytes
                 .fetch_max(self.heap_bytes(), Ordering::Relaxed);
         }
+    }
+
+    /// For entry types that can die, growth is due: first purge dead entries
+    /// with one full walk (one thread at a time; the others skip growth this
+    /// time and let that thread decide). Returns whether to grow anyway: yes
+    /// if the map is still over three quarters of its threshold, so each walk
+    /// either purges a quarter of the threshold or is followed by a doubling
+    /// (amortized O(1) per insert).
+    fn purge_before_grow(&self, guard: &Guard) -> bool {
+        if self
+            .purging
+            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        self.sweep_counting_dead(guard);
+        self.purging.store(0, Ordering::Release);
+        let threshold = (1usize << self.dir.state().log2()) * self.load_factor;
+        self.counters.len().saturating_mul(4) > threshold.saturating_mul(3)
+    }
+
+    /// One full walk from the head (see `sweep`) that returns how many dead
+    /// entries this walk marked itself.
+    fn sweep_counting_dead(&self, guard: &Guard) -> usize {
+        let hooks = CountDead {
+            map: self,
+            dead: core::cell::Cell::new(0),
+        };
+        // SAFETY: the head is never marked; nodes are `Node<E>`.
+        unsafe { sweep::<E, _>(self.dir.head(guard), usize::MAX, &hooks, guard) };
+        hooks.dead.get()
+    }
+
+    /// `compact`, returning the number of dead entries this walk purged
+    /// (entries other threads purged meanwhile are not counted).
+    pub(crate) fn purge_dead(&self, guard: &Guard) -> usize {
+        while self.help_pending_shrink(self.dir.state(), guard) {}
+        let dead = self.sweep_counting_dead(guard);
+        self.compactions.fetch_add(1, Ordering::Relaxed);
+        self.maybe_begin_shrink(self.dir.state(), self.dir.floor_log2(), guard);
+        dead
     }
 
     /// Sampled shrink check after a remove (`n`: this stripe's remove count),
@@ -643,6 +691,13 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
                 continue;
             }
             let mut next = link.next.load(Ordering::Acquire, guard);
+            if next.tag() & MARK != 0 {
+                // Removed or replaced since the walk yielded it. A
+                // replacement sits after it, where the walk will not go:
+                // decide on the current entry for this key instead.
+                removed += self.remove_current_if(link.so_key, entry, &mut keep, guard);
+                continue;
+            }
             while next.tag() & MARK == 0 {
                 match link.next.compare_exchange(
                     next,
@@ -676,6 +731,10 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
                         self.after_remove(n, guard);
                         break;
                     }
+                    Err(e) if e.current.tag() & MARK != 0 => {
+                        removed += self.remove_current_if(link.so_key, entry, &mut keep, guard);
+                        break;
+                    }
                     Err(e) => next = e.current,
                 }
             }
@@ -683,10 +742,61 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
         removed
     }
 
+    /// `retain`'s answer to losing its node to a concurrent replace: looks
+    /// up the current entry for `entry`'s key and removes it if `keep`
+    /// rejects it (so `keep` may run more than once for a key). Returns 1 if
+    /// it removed an entry.
+    fn remove_current_if<'g>(
+        &'g self,
+        so_key: u64,
+        entry: &'g E,
+        keep: &mut impl FnMut(&'g E) -> bool,
+        guard: &'g Guard,
+    ) -> usize {
+        // `so_key` is the hash reversed with bit 0 forced to 1; reversing it
+        // back gives a hash with the same split-order key, and the same
+        // bucket at any size below 2^63 buckets.
+        let hash = so_key.reverse_bits();
+        let outcome = self.compute(
+            hash,
+            &mut |e: &E, _| {
+                if e.same_key(entry) {
+                    Match::Equal
+                } else {
+                    Match::NotEqual
+                }
+            },
+            &mut |cur, _| match cur {
+                Some(cur) if !keep(cur) => Action::Remove,
+                _ => Action::Keep,
+            },
+            guard,
+        );
+        usize::from(matches!(outcome, Outcome::Removed(_)))
+    }
+
     /// Iterates live entries in split order under `guard`.
     pub(crate) fn iter<'g>(&'g self, guard: &'g Guard) -> RawIter<'g, E> {
         // SAFETY: the head of this map's list; its data nodes are `Node<E>`.
         unsafe { RawIter::new(self.dir.head(guard), guard) }
+    }
+}
+
+/// Hooks that forward to the map and count the dead entries marked.
+struct CountDead<'a, E> {
+    map: &'a RawMap<E>,
+    dead: core::cell::Cell<usize>,
+}
+
+impl<E: Send + 'static> ListHooks for CountDead<'_, E> {
+    unsafe fn retire(&self, node: *const Link, guard: &Guard) {
+        // SAFETY: forwarded unchanged; our caller keeps `retire`'s contract.
+        unsafe { self.map.retire(node, guard) }
+    }
+
+    fn dead_marked(&self) {
+        self.dead.set(self.dead.get() + 1);
+        self.map.dead_marked();
     }
 }
 
