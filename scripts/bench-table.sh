@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Regenerates docs/results.md (the README's results tables) and
+# docs/leak_demo.svg: speed ratios to Mutex<HashMap> at 1/2/4 threads,
+# single-thread ns/op, the memory table and the leak demo, all measured in
+# one go on this machine.
+#
+#   scripts/bench-table.sh              # full run (a few minutes on 2 cores)
+#   scripts/bench-table.sh --quick      # fewer rounds, smaller memory runs
+#   OUT=/tmp/results.md scripts/bench-table.sh
+#
+# Criterion benches (cargo bench --bench single_thread / concurrent) measure
+# the same workloads with the same adapters (benches/common); this script
+# uses the interleaving driver in examples/bench_table.rs because ratios from
+# back-to-back runs drift on a shared machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${OUT:-docs/results.md}
+SVG=${SVG:-docs/leak_demo.svg}
+SPEED_ARGS=()
+MEM_ARGS=()
+LEAK_ARGS=()
+if [[ "${1:-}" == "--quick" ]]; then
+    SPEED_ARGS=(--rounds 3 --ops 16384)
+    MEM_ARGS=(--entries 200000 --steps 1000000)
+    LEAK_ARGS=(--spike-secs 1 --steady-secs 1 --drain-secs 1)
+fi
+
+cargo build --release --examples
+BIN=${CARGO_TARGET_DIR:-target}/release/examples
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "speed tables..." >&2
+"$BIN/bench_table" "${SPEED_ARGS[@]}" >"$tmp/speed.md"
+echo "memory table..." >&2
+"$BIN/memory_table" "${MEM_ARGS[@]}" >"$tmp/memory.md"
+echo "leak demo..." >&2
+mkdir -p "$(dirname "$SVG")"
+"$BIN/leak_demo" "${LEAK_ARGS[@]}" --out "$SVG" >"$tmp/leak.md"
+
+cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
+mkdir -p "$(dirname "$OUT")"
+{
+    echo "# Benchmark results"
+    echo
+    echo "Measured $(date -u +%Y-%m-%d) on ${cpu:-unknown CPU}, $(nproc) cores" \
+        "(shared with other work, so expect about ±15% noise between runs)," \
+        "$(rustc --version | cut -d' ' -f1-2), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)."
+    echo "All maps use the same fixed-seed foldhash hasher; keys and values are u64."
+    echo "Regenerate with \`scripts/bench-table.sh\` (${1:---full})."
+    echo
+    echo "## Speed"
+    cat "$tmp/speed.md"
+    echo
+    echo "## Memory"
+    sed '1,/^### Memory/d' "$tmp/memory.md"
+    echo
+    echo "## The leak demo"
+    echo
+    echo "\`cargo run --release --example leak_demo\`: worker threads track in-flight request IDs"
+    echo "(insert new, remove completed), through a traffic spike, back to steady traffic, then delete-all."
+    echo
+    echo "![live bytes over time]($(basename "$SVG"))"
+    sed '/^SVG plot written/d' "$tmp/leak.md"
+} >"$OUT"
+echo "wrote $OUT and $SVG" >&2
