@@ -60,6 +60,9 @@ impl<K, V> SplitMap<K, V, RandomState> {
     /// Creates an empty map that holds `capacity` entries before growing.
     /// Automatic shrinking never goes below this; `shrink_to_fit` may.
     ///
+    /// # Panics
+    /// If `capacity` needs more than 2^40 buckets ("capacity overflow").
+    ///
     /// # Examples
     /// ```
     /// let map: splitmap::SplitMap<u64, u64> = splitmap::SplitMap::with_capacity(1000);
@@ -642,6 +645,9 @@ where
 
     /// Grows the directory so that `additional` more entries fit without
     /// further growth, and keeps automatic shrinking from going below that.
+    ///
+    /// # Panics
+    /// If that needs more than 2^40 buckets ("capacity overflow").
     ///
     /// # Examples
     /// ```

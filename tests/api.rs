@@ -91,3 +91,16 @@ fn serde_round_trip() {
     assert_eq!(as_std.len(), 50);
     assert_eq!(as_std["k7"], 7);
 }
+
+#[test]
+#[should_panic(expected = "capacity overflow")]
+fn absurd_capacity_panics_clearly() {
+    let _map: SplitMap<u64, u64> = SplitMap::with_capacity(usize::MAX);
+}
+
+#[test]
+#[should_panic(expected = "capacity overflow")]
+fn absurd_reserve_panics_clearly() {
+    let map: SplitMap<u64, u64> = SplitMap::new();
+    map.reserve(usize::MAX / 2);
+}

@@ -99,6 +99,8 @@ const ALWAYS_CHECK_BELOW_LOG2: u32 = 6;
 const SWEEP_EVERY: usize = 256;
 /// Nodes one bounded write-path sweep visits.
 const SWEEP_BUDGET: usize = 128;
+/// For entry types that can die: the most levels one shrink removes.
+const MAX_SHRINK_LEVELS_CAN_DIE: u32 = 3;
 
 pub(crate) struct RawMap<E> {
     dir: Directory,
@@ -142,8 +144,15 @@ impl<E> RawMap<E> {
     }
 
     /// The `log2` needed to hold `capacity` entries without growing.
+    ///
+    /// # Panics
+    /// If that needs more than `2^MAX_LOG2` buckets ("capacity overflow",
+    /// as std's `HashMap` says), rather than failing an enormous directory
+    /// allocation later.
     pub(crate) fn log2_for_capacity(capacity: usize, load_factor: usize) -> u32 {
-        log2_for(capacity, load_factor).max(DEFAULT_MIN_LOG2)
+        let log2 = log2_for(capacity, load_factor);
+        assert!(log2 <= directory::MAX_LOG2, "capacity overflow");
+        log2.max(DEFAULT_MIN_LOG2)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -542,7 +551,13 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
         if len >= capacity / 4 {
             return false;
         }
-        let target = log2_for(len.saturating_mul(2), self.load_factor).max(floor);
+        let mut target = log2_for(len.saturating_mul(2), self.load_factor).max(floor);
+        if E::CAN_DIE {
+            // Dead weak keys can empty a big map in one purge walk; a shrink
+            // of `k` levels walks past up to `2^k` stray sentinels for each
+            // one it unlinks, so such maps step down a few levels at a time.
+            target = target.max(state.log2().saturating_sub(MAX_SHRINK_LEVELS_CAN_DIE));
+        }
         target < state.log2() && self.dir.try_begin_shrink(state, target, guard)
     }
 
@@ -587,7 +602,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
     /// Grows so that `additional` more entries fit, and keeps automatic
     /// shrinking from undoing it.
     pub(crate) fn reserve(&self, additional: usize) {
-        let want = log2_for(self.len().saturating_add(additional), self.load_factor);
+        let want = Self::log2_for_capacity(self.len().saturating_add(additional), self.load_factor);
         self.dir.raise_floor_log2(want);
         self.dir.try_grow_to(want);
     }
@@ -828,6 +843,9 @@ impl<E: Send + 'static> ListHooks for RawMap<E> {
 impl<E> RawMap<E> {
     /// Moves every live entry out of the list (exclusive access), leaving an
     /// empty list; marked nodes still linked are freed.
+    ///
+    /// The detached sentinels keep their LINKED tags, so the map must not be
+    /// used afterwards except to drop it (its only caller is `into_iter`).
     pub(crate) fn take_all(&mut self) -> Vec<E> {
         let mut out = Vec::with_capacity(self.counters.len());
         // SAFETY: `&mut self`: no other thread can reach the list. Each data
