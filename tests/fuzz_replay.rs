@@ -1,0 +1,116 @@
+//! Replays the cargo-fuzz op-runners (`fuzz/src/runner/`) under plain
+//! `cargo test`: on seeded random byte buffers and on the committed seed
+//! corpus `fuzz/seeds/<target>/`, so the differential checks run in every
+//! CI run even without cargo-fuzz or a nightly toolchain.
+//!
+//! A failing random buffer is saved under the target directory's
+//! `tmp/fuzz-replay-failures/` (the panic message gives the path) so it can
+//! be replayed with `cargo fuzz run <target> <file>`.
+
+#[allow(unreachable_pub, dead_code)]
+#[path = "../fuzz/src/runner/mod.rs"]
+mod runner;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+/// Random buffers per target (each decodes to about 50 ops on average).
+#[cfg(not(splitmap_asan))]
+const RANDOM_CASES: usize = 2000;
+#[cfg(splitmap_asan)]
+const RANDOM_CASES: usize = 200;
+/// The largest random buffer (about 250 ops).
+const MAX_LEN: usize = 1024;
+
+/// Runs `run` on `cases` buffers from a fixed seed; sizes are skewed small
+/// with a quarter up to `MAX_LEN`.
+fn replay_random(target: &str, seed: u64, cases: usize, run: fn(&[u8])) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    for case in 0..cases {
+        let len = match rng.gen_range(0..4) {
+            0 => rng.gen_range(0..64),
+            1 | 2 => rng.gen_range(0..256),
+            _ => rng.gen_range(0..=MAX_LEN),
+        };
+        let data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+        replay_one(
+            target,
+            &format!("random case {case} (seed {seed})"),
+            &data,
+            run,
+        );
+    }
+}
+
+/// Runs every file of `fuzz/seeds/<target>/`; returns how many.
+fn replay_seeds(target: &str, run: fn(&[u8])) -> usize {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/seeds")
+        .join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("seed corpus {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    for file in &files {
+        let data = std::fs::read(file).unwrap();
+        replay_one(target, &file.display().to_string(), &data, run);
+    }
+    files.len()
+}
+
+/// Runs one buffer; on a panic saves it and fails naming where it is.
+fn replay_one(target: &str, what: &str, data: &[u8], run: fn(&[u8])) {
+    if catch_unwind(AssertUnwindSafe(|| run(data))).is_ok() {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-replay-failures");
+    let saved = std::fs::create_dir_all(&dir).and_then(|()| {
+        let path = dir.join(format!("{target}-{:016x}", fnv(data)));
+        std::fs::write(&path, data).map(|()| path)
+    });
+    match saved {
+        Ok(path) => panic!(
+            "{target}: {what} failed; input saved to {} (replay: cargo fuzz run {target} {})",
+            path.display(),
+            path.display()
+        ),
+        Err(e) => panic!("{target}: {what} failed (could not save the input: {e}): {data:?}"),
+    }
+}
+
+fn fnv(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[test]
+fn ops_random_buffers() {
+    replay_random("ops", 0x5eed_0001, RANDOM_CASES, runner::ops::run_ops_bytes);
+}
+
+#[test]
+fn ops_seed_corpus() {
+    let n = replay_seeds("ops", runner::ops::run_ops_bytes);
+    assert!(n > 0, "no seeds in fuzz/seeds/ops");
+}
+
+#[test]
+fn threads_random_buffers() {
+    replay_random(
+        "threads",
+        0x5eed_0002,
+        RANDOM_CASES / 2,
+        runner::threads::run_threads_bytes,
+    );
+}
+
+#[test]
+fn threads_seed_corpus() {
+    let n = replay_seeds("threads", runner::threads::run_threads_bytes);
+    assert!(n > 0, "no seeds in fuzz/seeds/threads");
+}
