@@ -9,8 +9,10 @@ mod raw;
 mod snapshot;
 mod stats;
 mod sync;
+mod weak;
 
 pub use map::{IntoIter, SplitMap};
 pub use pinned::MapRef;
 pub use snapshot::{Iter, Snapshot};
 pub use stats::MapStats;
+pub use weak::{WeakIdentityMap, WeakIter, WeakKeyMap, WeakSnapshot, WeakStats};

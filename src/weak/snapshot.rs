@@ -1,0 +1,135 @@
+//! `WeakSnapshot`: a read view of a weak-key map under one epoch guard, and
+//! its iterator yielding `(Arc<K>, &V)` for live entries.
+//!
+//! The walk is the raw list walk (never blocks writers, never waits for a
+//! resize). On top of it, this iterator upgrades each key (dead entries are
+//! skipped) and removes duplicates within a run of equal split-order keys
+//! using the map's own key comparison, so a replacement node holding an
+//! equal-but-distinct key is not yielded after the node it replaced.
+
+use super::entry::WeakEntry;
+use crate::raw::{RawIter, RawMap};
+use crate::sync::Guard;
+use core::fmt;
+use std::sync::Arc;
+
+/// A read view of a [`WeakKeyMap`](crate::WeakKeyMap) or
+/// [`WeakIdentityMap`](crate::WeakIdentityMap); see their `snapshot`.
+///
+/// While it lives, nothing removed from any map can be freed, so iterate and
+/// drop it.
+pub struct WeakSnapshot<'m, K, V> {
+    raw: &'m RawMap<WeakEntry<K, V>>,
+    guard: Guard,
+    same: fn(&K, &K) -> bool,
+}
+
+impl<K, V> fmt::Debug for WeakSnapshot<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakSnapshot").finish_non_exhaustive()
+    }
+}
+
+impl<'m, K, V> WeakSnapshot<'m, K, V>
+where
+    K: Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    pub(crate) fn new(
+        raw: &'m RawMap<WeakEntry<K, V>>,
+        guard: Guard,
+        same: fn(&K, &K) -> bool,
+    ) -> Self {
+        WeakSnapshot { raw, guard, same }
+    }
+
+    /// Iterates `(key, &value)` for the live entries, in split order. Each
+    /// key comes back as a strong `Arc`: while you hold it, that entry stays
+    /// live. Dead entries are skipped (not purged: a snapshot only reads).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// let map = splitmap::WeakKeyMap::new();
+    /// let a = Arc::new("a");
+    /// map.insert(Arc::clone(&a), 1);
+    /// map.insert(Arc::new("gone"), 2); // its only Arc drops right away
+    /// let snap = map.snapshot();
+    /// let live: Vec<_> = snap.iter().map(|(k, v)| (*k, *v)).collect();
+    /// assert_eq!(live, [("a", 1)]);
+    /// ```
+    pub fn iter(&self) -> WeakIter<'_, K, V> {
+        WeakIter {
+            raw: self.raw.iter(&self.guard),
+            run_so_key: 0, // a sentinel key: no data node has it
+            run: Vec::new(),
+            same: self.same,
+        }
+    }
+
+    /// Live entries, counted by a walk (exact for a quiescent map). O(n).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// let map = splitmap::WeakKeyMap::new();
+    /// let kept = Arc::new(0);
+    /// map.insert(Arc::clone(&kept), ());
+    /// map.insert(Arc::new(1), ()); // dead at once
+    /// assert_eq!(map.len(), 2); // upper bound: the dead entry is not purged yet
+    /// assert_eq!(map.snapshot().len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// `true` if the walk finds no live entry (stops at the first one).
+    ///
+    /// # Examples
+    /// ```
+    /// let map: splitmap::WeakKeyMap<u32, u32> = splitmap::WeakKeyMap::new();
+    /// assert!(map.snapshot().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+}
+
+/// Iterator over `(Arc<K>, &V)` for live entries; see
+/// [`WeakSnapshot::iter`].
+pub struct WeakIter<'g, K, V> {
+    raw: RawIter<'g, WeakEntry<K, V>>,
+    run_so_key: u64,
+    /// Keys yielded in the current run of equal `so_key`.
+    run: Vec<Arc<K>>,
+    same: fn(&K, &K) -> bool,
+}
+
+impl<'g, K, V> Iterator for WeakIter<'g, K, V> {
+    type Item = (Arc<K>, &'g V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (link, entry) = self.raw.next()?;
+            let Some(key) = entry.key.upgrade() else {
+                continue;
+            };
+            if link.so_key == self.run_so_key {
+                if self.run.iter().any(|seen| (self.same)(seen, &key)) {
+                    continue;
+                }
+            } else {
+                self.run_so_key = link.so_key;
+                self.run.clear();
+            }
+            self.run.push(Arc::clone(&key));
+            return Some((key, &entry.value));
+        }
+    }
+}
+
+impl<K, V> fmt::Debug for WeakIter<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakIter").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,127 @@
+//! Memory comes back from dead weak keys: 1,000,000 weak entries whose keys
+//! all die, then `purge_dead()`, `shrink_to_fit()` and `reclaim()`, measured with a counting global
+//! allocator (own test binary: the count is process-wide).
+
+#[path = "common/alloc.rs"]
+#[allow(unreachable_pub)]
+mod alloc;
+
+use alloc::{live_bytes, Counting, ALLOC_LOCK};
+use splitmap::{WeakIdentityMap, WeakKeyMap};
+use std::sync::Arc;
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const SLACK: isize = 64 * 1024;
+
+fn flush_epoch() {
+    for _ in 0..256 {
+        crossbeam_epoch::pin().flush();
+    }
+}
+
+fn n_entries() -> u64 {
+    if cfg!(splitmap_asan) {
+        100_000
+    } else {
+        1_000_000
+    }
+}
+
+/// Inserts `n` keys held in a `Vec` (so the directory grows to full size),
+/// drops them all, purges, reclaims, and checks the bytes against an empty
+/// map. `stats` reads the pending-dead figures before the purge.
+fn dead_keys_return_to_empty<M>(
+    name: &str,
+    make: impl Fn() -> M,
+    insert: impl Fn(&M, Arc<u64>),
+    purge: impl Fn(&M) -> usize,
+    shrink: impl Fn(&M),
+    reclaim: impl Fn(&M),
+    weak_stats: impl Fn(&M) -> splitmap::WeakStats,
+) {
+    let _lock = ALLOC_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    flush_epoch();
+    let before = live_bytes();
+    let map = make();
+    let empty = live_bytes() - before;
+    let n = n_entries();
+    let keys: Vec<Arc<u64>> = (0..n).map(Arc::new).collect();
+    let keys_bytes = live_bytes() - before - empty;
+    for k in &keys {
+        insert(&map, Arc::clone(k));
+    }
+    let full = live_bytes() - before - keys_bytes;
+    drop(keys);
+    let dead_pinned = live_bytes() - before;
+    let w = weak_stats(&map);
+    assert_eq!(w.dead, n as usize, "{name}: {w:?}");
+    assert_eq!(w.live, 0);
+    // The dead keys' Arc allocations are still pinned by the map's Weaks,
+    // and the stats say how much.
+    assert_eq!(w.dead_key_bytes, n as usize * 24);
+    let pinned_keys = dead_pinned - full;
+    assert!(
+        pinned_keys >= w.dead_key_bytes as isize - SLACK,
+        "{name}: weak_stats says {} B of dead keys, allocator {pinned_keys}",
+        w.dead_key_bytes
+    );
+    assert_eq!(purge(&map), n as usize, "{name}");
+    shrink(&map);
+    reclaim(&map);
+    flush_epoch();
+    let after = live_bytes() - before;
+    let s = weak_stats(&map).stats;
+    eprintln!(
+        "{name}: empty {empty} B; {n} entries {full} B ({} B/entry, keys apart); \
+         keys dropped {dead_pinned} B; after purge_dead + shrink_to_fit + reclaim {after} B \
+         ({} B over empty); {s:?}",
+        (full - empty) / n as isize,
+        after - empty
+    );
+    assert_eq!(s.len, 0, "{name}");
+    assert!(!s.shrink_pending, "{name}: shrink did not finish: {s:?}");
+    assert!(
+        after - empty <= SLACK,
+        "{name}: retained {} B over an empty map",
+        after - empty
+    );
+    drop(map);
+}
+
+#[test]
+fn million_dead_keys_by_value_return_to_empty() {
+    dead_keys_return_to_empty(
+        "WeakKeyMap",
+        WeakKeyMap::<u64, u64>::new,
+        |m, k| {
+            let v = *k;
+            m.insert(k, v);
+        },
+        WeakKeyMap::purge_dead,
+        WeakKeyMap::shrink_to_fit,
+        |m| {
+            m.reclaim();
+        },
+        WeakKeyMap::weak_stats,
+    );
+}
+
+#[test]
+fn million_dead_keys_by_identity_return_to_empty() {
+    dead_keys_return_to_empty(
+        "WeakIdentityMap",
+        WeakIdentityMap::<u64, u64>::new,
+        |m, k| {
+            let v = *k;
+            m.insert(k, v);
+        },
+        WeakIdentityMap::purge_dead,
+        WeakIdentityMap::shrink_to_fit,
+        |m| {
+            m.reclaim();
+        },
+        WeakIdentityMap::weak_stats,
+    );
+}
