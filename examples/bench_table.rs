@@ -203,7 +203,7 @@ fn sample<M: SingleMap>(keys: &single::Keys, map: &mut M, work: Work) -> f64 {
             } else {
                 &keys.miss
             };
-            let reps = 64;
+            let reps = 2;
             let t = Instant::now();
             for _ in 0..reps {
                 black_box(map.get_all(black_box(probe)));
@@ -289,7 +289,7 @@ fn single_table(a: &Args) {
     println!("\n### Single thread\n");
     println!(
         "ns per operation (median of {rounds} interleaved samples); in brackets the ratio to std `HashMap` without a lock (lower is better). \
-         get: {} entries, batches of {} random keys; insert: {} fresh keys into an empty map; remove: all {} keys.\n",
+         get: every key of a {}-entry map (hit) or as many absent keys (miss), random order, pinned variants pin once per {} gets; insert: {} fresh keys into an empty map; remove: all {} keys.\n",
         single::GET_MAP_LEN,
         single::BATCH,
         single::WRITE_LEN,

@@ -26,7 +26,7 @@ if [[ "${1:-}" == "--quick" ]]; then
     LEAK_ARGS=(--spike-secs 1 --steady-secs 1 --drain-secs 1)
 fi
 
-cargo build --release --examples
+cargo build --release --example bench_table --example memory_table --example leak_demo
 BIN=${CARGO_TARGET_DIR:-target}/release/examples
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -46,7 +46,7 @@ mkdir -p "$(dirname "$OUT")"
     echo
     echo "Measured $(date -u +%Y-%m-%d) on ${cpu:-unknown CPU}, $(nproc) cores" \
         "(shared with other work, so expect about ±15% noise between runs)," \
-        "$(rustc --version | cut -d' ' -f1-2), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)."
+        "$(rustc --version | cut -d' ' -f1-2), commit ${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}."
     echo "All maps use the same fixed-seed foldhash hasher; keys and values are u64."
     echo "Regenerate with \`scripts/bench-table.sh\` (${1:---full})."
     echo

@@ -1,0 +1,155 @@
+//! A small fixed workload for instruction-level profiling of one operation
+//! at a time (callgrind), so the core's hot paths can be compared with std
+//! `HashMap` and papaya on identical keys.
+//!
+//! ```text
+//! cargo build --release --example profile_ops
+//! valgrind --tool=callgrind --callgrind-out-file=cg.out \
+//!     target/release/examples/profile_ops split-get-hit
+//! callgrind_annotate cg.out | head -40
+//! ```
+//! Modes: `{split,std,papaya}-{get-hit,get-miss,insert,remove}`; `--n N`
+//! entries (default 131072), `--ops N` measured operations (default 1,000,000).
+//! Setup (filling the map) is part of the run; subtract the `-setup` mode
+//! (`split-setup`, ...) to isolate the operation.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+
+type H = foldhash::fast::FixedState;
+
+fn hasher() -> H {
+    foldhash::fast::FixedState::with_seed(0x5EED_0000_5A17_0001)
+}
+
+fn key(i: u64) -> u64 {
+    i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5A5_A5A5_0000_0000
+}
+
+trait P {
+    fn new_map() -> Self;
+    fn ins(&mut self, k: u64);
+    fn get_many(&self, keys: &mut dyn Iterator<Item = u64>) -> u64;
+    fn del(&mut self, k: u64);
+}
+
+impl P for splitmap::SplitMap<u64, u64, H> {
+    fn new_map() -> Self {
+        splitmap::SplitMap::with_hasher(hasher())
+    }
+    fn ins(&mut self, k: u64) {
+        self.insert(k, k);
+    }
+    fn get_many(&self, keys: &mut dyn Iterator<Item = u64>) -> u64 {
+        let mut sum = 0;
+        let mut n = 0;
+        let mut g = self.pin();
+        for k in keys {
+            sum += g.get(&k).copied().unwrap_or(1);
+            n += 1;
+            if n % 1024 == 0 {
+                drop(g);
+                g = self.pin();
+            }
+        }
+        sum
+    }
+    fn del(&mut self, k: u64) {
+        self.remove(&k);
+    }
+}
+
+impl P for HashMap<u64, u64, H> {
+    fn new_map() -> Self {
+        HashMap::with_hasher(hasher())
+    }
+    fn ins(&mut self, k: u64) {
+        self.insert(k, k);
+    }
+    fn get_many(&self, keys: &mut dyn Iterator<Item = u64>) -> u64 {
+        keys.map(|k| self.get(&k).copied().unwrap_or(1)).sum()
+    }
+    fn del(&mut self, k: u64) {
+        self.remove(&k);
+    }
+}
+
+impl P for papaya::HashMap<u64, u64, H> {
+    fn new_map() -> Self {
+        papaya::HashMap::builder().hasher(hasher()).build()
+    }
+    fn ins(&mut self, k: u64) {
+        self.pin().insert(k, k);
+    }
+    fn get_many(&self, keys: &mut dyn Iterator<Item = u64>) -> u64 {
+        let mut sum = 0;
+        for chunk in keys.collect::<Vec<_>>().chunks(1024) {
+            let g = self.pin();
+            sum += chunk
+                .iter()
+                .map(|k| g.get(k).copied().unwrap_or(1))
+                .sum::<u64>();
+        }
+        sum
+    }
+    fn del(&mut self, k: u64) {
+        self.pin().remove(&k);
+    }
+}
+
+fn run<M: P>(op: &str, n: u64, ops: u64) {
+    let mut m = M::new_map();
+    let fill = if op == "insert" { 0 } else { n };
+    for i in 0..fill {
+        m.ins(key(2 * i));
+    }
+    // A fixed pseudo-random walk over the present (even) or absent (odd) ranks.
+    let pick = move |j: u64| (j.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 7) % n.max(1);
+    match op {
+        "setup" => {}
+        "get-hit" => {
+            black_box(m.get_many(&mut (0..ops).map(|j| key(2 * pick(j)))));
+        }
+        "get-miss" => {
+            black_box(m.get_many(&mut (0..ops).map(|j| key(2 * pick(j) + 1))));
+        }
+        "insert" => {
+            for i in 0..ops {
+                m.ins(key(2 * i));
+            }
+        }
+        "remove" => {
+            for i in 0..ops.min(n) {
+                m.del(key(2 * i));
+            }
+        }
+        other => panic!("unknown op {other}"),
+    }
+    black_box(&m);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "split-get-hit".into());
+    let mut n = 131_072;
+    let mut ops = 1_000_000;
+    let mut i = 1;
+    while i + 1 < args.len() {
+        match args[i].as_str() {
+            "--n" => n = args[i + 1].parse().expect("--n N"),
+            "--ops" => ops = args[i + 1].parse().expect("--ops N"),
+            other => panic!("unknown flag {other}"),
+        }
+        i += 2;
+    }
+    let (map, op) = mode.split_once('-').expect("mode is MAP-OP");
+    match map {
+        "split" => run::<splitmap::SplitMap<u64, u64, H>>(op, n, ops),
+        "std" => run::<HashMap<u64, u64, H>>(op, n, ops),
+        "papaya" => run::<papaya::HashMap<u64, u64, H>>(op, n, ops),
+        other => panic!("unknown map {other}"),
+    }
+}
