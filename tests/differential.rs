@@ -237,3 +237,40 @@ fn refill_after_clear_grows_while_epoch_is_held() {
         }
     });
 }
+
+/// A shrink that drops many levels at once (here: `clear` while the epoch
+/// is held, then `shrink_to_fit` from 2^17 buckets down to 4) unlinks each
+/// stray sentinel by a search from its parent, so the whole shrink is linear
+/// in the sentinels; it used to search from the surviving bucket, walking
+/// past every stray not yet unlinked (quadratic: minutes at this size).
+#[test]
+fn many_level_shrink_after_clear_completes() {
+    let map: SplitMap<u64, u64> = SplitMap::new();
+    let n = scaled(300_000) as u64;
+    for i in 0..n {
+        map.insert(i, i);
+    }
+    {
+        let other: SplitMap<u64, u64> = SplitMap::new();
+        let _held = other.snapshot(); // no grace period ends meanwhile
+        map.clear();
+    }
+    let before = map.stats();
+    let started = std::time::Instant::now();
+    for _ in 0..1000 {
+        map.shrink_to_fit();
+        if map.stats().buckets <= 4 && !map.stats().shrink_pending {
+            break;
+        }
+    }
+    let after = map.stats();
+    eprintln!(
+        "many-level shrink: {before:?} -> {after:?} in {:?}",
+        started.elapsed()
+    );
+    assert!(after.buckets <= 4 && !after.shrink_pending, "{after:?}");
+    assert_eq!(
+        after.initialized_buckets,
+        after.buckets.min(after.initialized_buckets)
+    );
+}

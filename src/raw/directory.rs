@@ -64,11 +64,30 @@ impl DirState {
     fn seq(self) -> usize {
         self.0 >> SEQ_SHIFT
     }
-    /// Number of `SHRINK_CHUNK`-bucket chunks of the pending shrink.
+    /// Number of chunks of the pending shrink: each dropped level split
+    /// into `SHRINK_CHUNK`-bucket chunks (a chunk never spans two levels).
     #[inline]
     fn shrink_chunks(self) -> usize {
-        let buckets = (1usize << self.shrink_from()) - (1usize << self.log2());
-        buckets.div_ceil(SHRINK_CHUNK)
+        (self.log2() as usize + 1..=self.shrink_from() as usize)
+            .map(|level| level_len(level).div_ceil(SHRINK_CHUNK))
+            .sum()
+    }
+
+    /// The buckets of chunk `chunk` of the pending shrink. Chunks are handed
+    /// out top level first, so when a sentinel is unlinked its parent (one
+    /// level down) is usually still linked and every stray sentinel between
+    /// the two is already gone: the unlinking search from the parent then
+    /// walks only data nodes.
+    fn shrink_chunk_buckets(self, mut chunk: usize) -> core::ops::Range<usize> {
+        for level in (self.log2() as usize + 1..=self.shrink_from() as usize).rev() {
+            let chunks = level_len(level).div_ceil(SHRINK_CHUNK);
+            if chunk < chunks {
+                let first = (1usize << (level - 1)) + chunk * SHRINK_CHUNK;
+                return first..(first + SHRINK_CHUNK).min(1usize << level);
+            }
+            chunk -= chunks;
+        }
+        unreachable!("chunk index past the shrink")
     }
 }
 
@@ -313,7 +332,7 @@ impl Directory {
         if !seq_reached(self.grace_done.load(Ordering::Acquire), state.seq()) {
             return None; // grace period still running
         }
-        let (to, from) = (state.log2(), state.shrink_from());
+        let to = state.log2();
         let total = state.shrink_chunks();
         let tag = cursor_tag(state.seq());
         let mut cursor = self.shrink_cursor.load(Ordering::Acquire);
@@ -332,11 +351,9 @@ impl Directory {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
-                    let first = (1usize << to) + chunk * SHRINK_CHUNK;
-                    let end = (first + SHRINK_CHUNK).min(1usize << from);
                     return Some(ShrinkChunk {
                         to,
-                        buckets: first..end,
+                        buckets: state.shrink_chunk_buckets(chunk),
                         state,
                     });
                 }

@@ -92,99 +92,158 @@ pub(crate) unsafe fn search<'g, E, H>(
 where
     H: ListHooks,
 {
+    // SAFETY: forwarded contract; `start` serves as its own hint.
+    unsafe { search_hinted(start, start, so_key, matcher, hooks, guard) }
+}
+
+/// [`search`] that first tries to start at `hint`, a node closer to the
+/// target that may be deleted at any moment. If `hint` is already marked,
+/// or the search has to restart, it starts from `start` instead.
+///
+/// # Safety
+/// As for [`search`]; in addition `hint` is a node of this list, live while
+/// `guard` is held, with `start.so_key <= hint.so_key < so_key`.
+pub(crate) unsafe fn search_hinted<'g, E, H>(
+    hint: &'g Link,
+    start: &'g Link,
+    so_key: u64,
+    matcher: &mut impl FnMut(&E) -> Match,
+    hooks: &H,
+    guard: &'g Guard,
+) -> Position<'g>
+where
+    H: ListHooks,
+{
+    let mut first = Some(hint);
     'restart: loop {
-        let mut pred = start;
-        let mut pred_next = pred.next.load(Ordering::Acquire, guard);
-        // Every CAS below expects an unmarked `pred_next`; that is what makes
-        // "retired only after unlinked" hold. A marked start would break it,
-        // so this is a real check, not a debug one.
+        if let Some(hint) = first.take() {
+            let hint_next = hint.next.load(Ordering::Acquire, guard);
+            if hint_next.tag() & MARK == 0 {
+                // SAFETY: forwarded contract; `hint` was unmarked at this
+                // load, and every CAS expects that exact unmarked value.
+                if let Some(pos) =
+                    unsafe { search_once(hint, hint_next, so_key, matcher, hooks, guard) }
+                {
+                    return pos;
+                }
+            }
+            continue 'restart;
+        }
+        let start_next = start.next.load(Ordering::Acquire, guard);
+        // Every CAS in `search_once` expects an unmarked `pred_next`; that
+        // is what makes "retired only after unlinked" hold. A marked start
+        // would break it, so this is a real check, not a debug one.
         assert_eq!(
-            pred_next.tag() & MARK,
+            start_next.tag() & MARK,
             0,
             "splitmap bug: a search started at a deleted sentinel"
         );
-        loop {
-            let curr = pred_next.with_tag(0);
-            // SAFETY: `curr` was read from a node reachable under `guard`.
-            // Nodes are retired only after being unlinked, by a CAS on an
-            // unmarked predecessor (every CAS here expects an unmarked
-            // `pred_next`), and freed only after every guard that could have
-            // reached them is gone; so it is live.
-            let Some(curr_ref) = (unsafe { curr.as_ref() }) else {
-                return Position {
-                    pred,
-                    pred_next,
-                    found: false,
-                };
-            };
-            let curr_next = curr_ref.next.load(Ordering::Acquire, guard);
-            if curr_next.tag() & MARK != 0 {
-                // Help: unlink `curr` from `pred`, keeping `pred`'s own tags.
-                let succ = curr_next.with_tag(pred_next.tag());
-                match pred.next.compare_exchange(
-                    pred_next,
-                    succ,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                    guard,
-                ) {
-                    Ok(_) => {
-                        if !curr_ref.is_sentinel() {
-                            // SAFETY: our CAS unlinked this data node; it was
-                            // marked, so no other CAS can unlink it again.
-                            unsafe { hooks.retire(curr.as_raw(), guard) };
-                        }
-                        pred_next = succ;
-                    }
-                    Err(e) => {
-                        if e.current.tag() & MARK != 0 {
-                            continue 'restart; // `pred` itself was deleted
-                        }
-                        pred_next = e.current;
-                    }
-                }
-                continue;
-            }
-            if curr_ref.so_key > so_key {
-                return Position {
-                    pred,
-                    pred_next,
-                    found: false,
-                };
-            }
-            if curr_ref.so_key == so_key && !curr_ref.is_sentinel() {
-                // SAFETY: a data node of this map (caller's contract).
-                let entry = unsafe { curr_ref.entry::<E>() };
-                match matcher(entry) {
-                    Match::Equal => {
-                        return Position {
-                            pred,
-                            pred_next,
-                            found: true,
-                        }
-                    }
-                    Match::Dead => {
-                        if curr_ref
-                            .next
-                            .compare_exchange(
-                                curr_next,
-                                curr_next.with_tag(MARK),
-                                Ordering::AcqRel,
-                                Ordering::Acquire,
-                                guard,
-                            )
-                            .is_ok()
-                        {
-                            hooks.dead_marked();
-                        }
-                        continue; // look at `curr` again: now marked, unlink it
-                    }
-                    Match::NotEqual => {}
-                }
-            }
-            pred = curr_ref;
-            pred_next = curr_next;
+        // SAFETY: forwarded contract.
+        if let Some(pos) = unsafe { search_once(start, start_next, so_key, matcher, hooks, guard) }
+        {
+            return pos;
         }
+    }
+}
+
+/// One pass of [`search`] from `pred`, whose `next` was `pred_next`
+/// (unmarked). `None` when it must restart (a predecessor was deleted).
+///
+/// # Safety
+/// As for [`search`], with `pred` in place of `start`.
+unsafe fn search_once<'g, E, H>(
+    pred: &'g Link,
+    pred_next: Shared<'g, Link>,
+    so_key: u64,
+    matcher: &mut impl FnMut(&E) -> Match,
+    hooks: &H,
+    guard: &'g Guard,
+) -> Option<Position<'g>>
+where
+    H: ListHooks,
+{
+    let (mut pred, mut pred_next) = (pred, pred_next);
+    loop {
+        let curr = pred_next.with_tag(0);
+        // SAFETY: `curr` was read from a node reachable under `guard`.
+        // Nodes are retired only after being unlinked, by a CAS on an
+        // unmarked predecessor (every CAS here expects an unmarked
+        // `pred_next`), and freed only after every guard that could have
+        // reached them is gone; so it is live.
+        let Some(curr_ref) = (unsafe { curr.as_ref() }) else {
+            return Some(Position {
+                pred,
+                pred_next,
+                found: false,
+            });
+        };
+        let curr_next = curr_ref.next.load(Ordering::Acquire, guard);
+        if curr_next.tag() & MARK != 0 {
+            // Help: unlink `curr` from `pred`, keeping `pred`'s own tags.
+            let succ = curr_next.with_tag(pred_next.tag());
+            match pred.next.compare_exchange(
+                pred_next,
+                succ,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+                guard,
+            ) {
+                Ok(_) => {
+                    if !curr_ref.is_sentinel() {
+                        // SAFETY: our CAS unlinked this data node; it was
+                        // marked, so no other CAS can unlink it again.
+                        unsafe { hooks.retire(curr.as_raw(), guard) };
+                    }
+                    pred_next = succ;
+                }
+                Err(e) => {
+                    if e.current.tag() & MARK != 0 {
+                        return None; // `pred` itself was deleted
+                    }
+                    pred_next = e.current;
+                }
+            }
+            continue;
+        }
+        if curr_ref.so_key > so_key {
+            return Some(Position {
+                pred,
+                pred_next,
+                found: false,
+            });
+        }
+        if curr_ref.so_key == so_key && !curr_ref.is_sentinel() {
+            // SAFETY: a data node of this map (caller's contract).
+            let entry = unsafe { curr_ref.entry::<E>() };
+            match matcher(entry) {
+                Match::Equal => {
+                    return Some(Position {
+                        pred,
+                        pred_next,
+                        found: true,
+                    })
+                }
+                Match::Dead => {
+                    if curr_ref
+                        .next
+                        .compare_exchange(
+                            curr_next,
+                            curr_next.with_tag(MARK),
+                            Ordering::AcqRel,
+                            Ordering::Acquire,
+                            guard,
+                        )
+                        .is_ok()
+                    {
+                        hooks.dead_marked();
+                    }
+                    continue; // look at `curr` again: now marked, unlink it
+                }
+                Match::NotEqual => {}
+            }
+        }
+        pred = curr_ref;
+        pred_next = curr_next;
     }
 }
 

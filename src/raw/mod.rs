@@ -34,7 +34,7 @@ use crate::sync::{pin, AtomicUsize, Guard, Ordering, Shared};
 use core::marker::PhantomData;
 use counter::Counters;
 use directory::{DirState, Directory};
-use list::{lookup, search, sweep, Position};
+use list::{lookup, search, search_hinted, sweep, Position};
 pub(crate) use list::{ListHooks, Match, RawEntry, RawIter};
 use node::{Link, Node, MARK, SENTINEL_CLAIMED, SENTINEL_LINKED};
 use split_order::{bucket_of, data_so_key, parent_bucket};
@@ -99,8 +99,6 @@ const ALWAYS_CHECK_BELOW_LOG2: u32 = 6;
 const SWEEP_EVERY: usize = 256;
 /// Nodes one bounded write-path sweep visits.
 const SWEEP_BUDGET: usize = 128;
-/// For entry types that can die: the most levels one shrink removes.
-const MAX_SHRINK_LEVELS_CAN_DIE: u32 = 3;
 
 pub(crate) struct RawMap<E> {
     dir: Directory,
@@ -551,13 +549,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
         if len >= capacity / 4 {
             return false;
         }
-        let mut target = log2_for(len.saturating_mul(2), self.load_factor).max(floor);
-        if E::CAN_DIE {
-            // Dead weak keys can empty a big map in one purge walk; a shrink
-            // of `k` levels walks past up to `2^k` stray sentinels for each
-            // one it unlinks, so such maps step down a few levels at a time.
-            target = target.max(state.log2().saturating_sub(MAX_SHRINK_LEVELS_CAN_DIE));
-        }
+        let target = log2_for(len.saturating_mul(2), self.load_factor).max(floor);
         target < state.log2() && self.dir.try_begin_shrink(state, target, guard)
     }
 
@@ -591,9 +583,27 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
             slot.next.fetch_or(MARK, Ordering::AcqRel, guard);
             self.dir.linked_sentinels.fetch_sub(1, Ordering::Relaxed);
             let start = self.write_start(bucket & new_mask, guard);
-            // SAFETY: `start` is a sentinel of a level that stays; the search
-            // passes `slot.so_key` and unlinks the marked slot.
-            unsafe { search::<E, _>(start, slot.so_key, &mut |_| Match::NotEqual, self, guard) };
+            // The parent sentinel, if it is in a dropped level too, is
+            // usually still linked (chunks go top level first), with only
+            // data nodes between it and `slot`: start there if it still is.
+            let hint = match parent_bucket(bucket) {
+                p if p > new_mask => self.dir.slot(p, guard).unwrap_or(start),
+                _ => start,
+            };
+            // SAFETY: `start` is a sentinel of a level that stays; `hint` is
+            // a sentinel of a level retired only after this chunk is done,
+            // between `start` and `slot`. The search passes `slot.so_key`
+            // and unlinks the marked slot.
+            unsafe {
+                search_hinted::<E, _>(
+                    hint,
+                    start,
+                    slot.so_key,
+                    &mut |_| Match::NotEqual,
+                    self,
+                    guard,
+                )
+            };
         }
         self.dir.finish_shrink_chunk(chunk, guard);
         true
