@@ -39,7 +39,7 @@ where
     }
 }
 
-struct SplitMapVisitor<K, V, S>(PhantomData<fn() -> SplitMap<K, V, S>>);
+struct SplitMapVisitor<K, V, S>(PhantomData<(K, V, S)>);
 
 impl<'de, K, V, S> Visitor<'de> for SplitMapVisitor<K, V, S>
 where
