@@ -20,6 +20,10 @@ pub(crate) struct Stripe {
     pub(crate) purged: AtomicUsize,
     /// Values replaced in place (insert over an existing key, update).
     pub(crate) replaces: AtomicUsize,
+    /// Bucket sentinels linked into the list (bucket 0 not counted).
+    pub(crate) sentinels_linked: AtomicUsize,
+    /// Bucket sentinels unlinked by a shrink.
+    pub(crate) sentinels_unlinked: AtomicUsize,
     /// Data nodes unlinked and retired to the epoch, ever.
     pub(crate) retired: AtomicUsize,
     /// Nodes retired to the epoch and not yet freed (can dip below zero on

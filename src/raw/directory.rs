@@ -138,7 +138,6 @@ pub(crate) struct Directory {
     /// Chunks of the pending shrink already processed.
     shrink_done: AtomicUsize,
     pub(crate) allocated_slots: AtomicUsize,
-    pub(crate) linked_sentinels: AtomicUsize,
     pub(crate) shrinks: AtomicUsize,
 }
 
@@ -155,7 +154,6 @@ impl Directory {
             shrink_cursor: AtomicUsize::new(0),
             shrink_done: AtomicUsize::new(0),
             allocated_slots: AtomicUsize::new(0),
-            linked_sentinels: AtomicUsize::new(1),
             shrinks: AtomicUsize::new(0),
         };
         let head_link = Link::new(sentinel_so_key(0));

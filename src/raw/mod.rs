@@ -117,6 +117,15 @@ pub(crate) struct RawMap<E> {
     _owns: PhantomData<Box<Node<E>>>,
 }
 
+/// Raises a high-water mark. Read first: the mark is shared by all
+/// threads, and an RMW on every check would bounce its cache line.
+#[inline]
+fn raise_to(mark: &AtomicUsize, value: usize) {
+    if value > mark.load(Ordering::Relaxed) {
+        mark.fetch_max(value, Ordering::Relaxed);
+    }
+}
+
 /// Smallest `log2` whose bucket count holds `len` entries at `load_factor`.
 fn log2_for(len: usize, load_factor: usize) -> u32 {
     let buckets = len.div_ceil(load_factor.max(1)).max(1);
@@ -190,7 +199,8 @@ impl<E> RawMap<E> {
         RawStats {
             len,
             buckets: 1usize << state.log2(),
-            linked_sentinels: self.dir.linked_sentinels.load(Ordering::Relaxed),
+            linked_sentinels: 1 + load(|s| &s.sentinels_linked)
+                .saturating_sub(load(|s| &s.sentinels_unlinked)),
             directory_slots: self.dir.allocated_slots(),
             directory_bytes: self.dir.slot_bytes(),
             node_bytes: (len + marked_linked) * node,
@@ -461,7 +471,10 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
             }
         }
         slot.next.fetch_or(SENTINEL_LINKED, Ordering::AcqRel, guard);
-        self.dir.linked_sentinels.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .local()
+            .sentinels_linked
+            .fetch_add(1, Ordering::Relaxed);
         slot
     }
 
@@ -471,15 +484,14 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
             return;
         }
         let len = self.counters.len();
-        self.peak_len.fetch_max(len, Ordering::Relaxed);
+        raise_to(&self.peak_len, len);
         if len > (1usize << state.log2()) * self.load_factor
             && (!E::CAN_DIE || self.purge_before_grow(guard))
         {
             self.dir.try_grow_to(log2_for(len, self.load_factor));
         }
         if n % (CHECK_EVERY * 8) == 0 {
-            self.peak_bytes
-                .fetch_max(self.heap_bytes(), Ordering::Relaxed);
+            raise_to(&self.peak_bytes, self.heap_bytes());
         }
     }
 
@@ -581,7 +593,10 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
             // an ordinary node to delete: mark, then unlink by a search from
             // its bucket's sentinel in the smaller directory.
             slot.next.fetch_or(MARK, Ordering::AcqRel, guard);
-            self.dir.linked_sentinels.fetch_sub(1, Ordering::Relaxed);
+            self.counters
+                .local()
+                .sentinels_unlinked
+                .fetch_add(1, Ordering::Relaxed);
             let start = self.write_start(bucket & new_mask, guard);
             // The parent sentinel, if it is in a dropped level too, is
             // usually still linked (chunks go top level first), with only
