@@ -114,3 +114,20 @@ fn threads_seed_corpus() {
     let n = replay_seeds("threads", runner::threads::run_threads_bytes);
     assert!(n > 0, "no seeds in fuzz/seeds/threads");
 }
+
+#[test]
+fn weak_random_buffers() {
+    replay_random(
+        "weak",
+        0x5eed_0003,
+        // Each weak op walks the list twice (`weak_stats`, `live_len`).
+        RANDOM_CASES / 2,
+        runner::weak::run_weak_bytes,
+    );
+}
+
+#[test]
+fn weak_seed_corpus() {
+    let n = replay_seeds("weak", runner::weak::run_weak_bytes);
+    assert!(n > 0, "no seeds in fuzz/seeds/weak");
+}

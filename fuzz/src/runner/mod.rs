@@ -13,6 +13,7 @@ pub mod hash;
 pub mod ops;
 pub mod threads;
 pub mod tracked;
+pub mod weak;
 
 use arbitrary::{Arbitrary, Unstructured};
 

@@ -107,7 +107,7 @@ impl Op {
 }
 
 impl Keep {
-    fn keep(self, k: Key, n: u32) -> bool {
+    pub fn keep(self, k: Key, n: u32) -> bool {
         let m = 2 + u32::from(self.modulus % 6);
         let x = if self.by_value { n } else { u32::from(k) };
         x % m != u32::from(self.rem) % m

@@ -28,13 +28,15 @@ pub type Key = u16;
 pub const COUNTER_BASE: Key = 60_000;
 pub const COUNTERS: u8 = 4;
 
-/// The map's layout: `with_layout(min_log2 % 5, 1 + load_factor % 4, ..)`.
+/// The map's layout: `with_layout(min_log2 % 5, 1 + load_factor % 4, ..)`;
+/// each thread runs its op list `1 + rounds % 4` times (more overlap).
 #[derive(Arbitrary, Debug)]
 pub struct Layout {
     pub min_log2: u8,
     pub load_factor: u8,
     pub kind: HashKind,
     pub seed: u8,
+    pub rounds: u8,
 }
 
 /// One fuzz input: the map's layout and the two threads' op sequences.
@@ -68,6 +70,9 @@ pub enum TOp {
     ComputeBump(u8, u8),
     /// `MapRef::update(counter, +by)`, a few times under one pin.
     PinBump(u8, u8, u8),
+    /// `1 + n % 32` bumps of one counter in a row, alternating `update` and
+    /// `compute`: the two threads' CASes on one key collide.
+    Hammer(u8, u8, u8),
     Iterate,
     Compact,
     ShrinkToFit,
@@ -117,8 +122,8 @@ pub fn run_threads(input: &ThreadsInput) {
     }
     let start = Barrier::new(2);
     let (ra, rb) = std::thread::scope(|s| {
-        let a = s.spawn(|| Worker::new(&map, &tracker, 0).run(&input.a, &start));
-        let b = s.spawn(|| Worker::new(&map, &tracker, 1).run(&input.b, &start));
+        let a = s.spawn(|| Worker::new(&map, &tracker, 0).run(&input.a, l.rounds, &start));
+        let b = s.spawn(|| Worker::new(&map, &tracker, 1).run(&input.b, l.rounds, &start));
         (a.join().unwrap(), b.join().unwrap())
     });
 
@@ -243,8 +248,16 @@ where
         self.r.bump_ops += 1;
     }
 
-    fn run(mut self, ops: &[TOp], start: &Barrier) -> Report {
+    fn run(mut self, ops: &[TOp], rounds: u8, start: &Barrier) -> Report {
         start.wait();
+        for _ in 0..1 + rounds % 4 {
+            self.round(ops);
+        }
+        self.check_walk("thread end");
+        self.r
+    }
+
+    fn round(&mut self, ops: &[TOp]) {
         let map = self.map;
         let tracker = self.tracker;
         for (step, op) in ops.iter().enumerate() {
@@ -377,6 +390,18 @@ where
                         self.counter_moved(c, by, got, &ctx);
                     }
                 }
+                TOp::Hammer(c, by, n) => {
+                    let (c, by) = (usize::from(c % COUNTERS), u32::from(by));
+                    let key = COUNTER_BASE + c as Key;
+                    for i in 0..1 + n % 32 {
+                        let got = if i % 2 == 0 {
+                            map.update(&key, |v| tracker.val(v.n.wrapping_add(by)))
+                        } else {
+                            map.compute(key, |v| v.map(|v| tracker.val(v.n.wrapping_add(by))))
+                        };
+                        self.counter_moved(c, by, got.map(|v| v.n), &ctx);
+                    }
+                }
                 TOp::Iterate => self.check_walk(&ctx),
                 TOp::Compact => {
                     map.compact();
@@ -392,8 +417,6 @@ where
                 TOp::Yield => std::thread::yield_now(),
             }
         }
-        self.check_walk("thread end");
-        self.r
     }
 
     /// A snapshot walk during the race: split order, no key twice, this
