@@ -5,7 +5,7 @@
 mod common;
 
 use common::tracked::{Ledger, Tracked};
-use common::{flush_epoch, scaled, with_each_config, TestHasher};
+use common::{flush_epoch, scaled, with_each_config, HashMode, TestHasher};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use splitmap::SplitMap;
@@ -241,5 +241,76 @@ fn clear_racing_update_leaves_nothing() {
             assert!(left.is_empty(), "round {round}: clear left {left:?}");
             assert_eq!(map.len(), 0);
         }
+    });
+}
+
+/// Shrink racing inserts and gets: writers fill and drain their key ranges
+/// over and over (every drain publishes and finishes shrinks, every refill
+/// grows or cancels them) while readers look up keys that stay present.
+/// Every value is dropped exactly once, and stable keys are always found.
+#[test]
+fn shrink_racing_inserts_and_gets_drops_each_value_once() {
+    with_each_config(|config| {
+        if config.mode == HashMode::Few {
+            return; // O(n) per op with four hashes; covered by the others
+        }
+        let ledger = Ledger::new();
+        let shrinks;
+        {
+            let map: SplitMap<u64, Tracked, TestHasher> = config.map();
+            const STABLE: u64 = 64;
+            for k in 0..STABLE {
+                map.insert(k, Tracked::new(k, &ledger));
+            }
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            std::thread::scope(|s| {
+                let writers: Vec<_> = (0..2u64)
+                    .map(|t| {
+                        let (map, ledger) = (&map, &ledger);
+                        s.spawn(move || {
+                            let base = 1_000_000 * (t + 1);
+                            // Rounds go on (bounded) until shrinks have
+                            // completed while the others were running.
+                            let mut round = 0u64;
+                            while round < scaled(20) as u64
+                                || (map.stats().shrinks < 3 && round < scaled(2_000) as u64)
+                            {
+                                for i in 0..3_000 {
+                                    map.insert(base + i, Tracked::new(round, ledger));
+                                }
+                                for i in 0..3_000 {
+                                    assert!(map.remove(&(base + i)).is_some());
+                                }
+                                map.shrink_to_fit();
+                                round += 1;
+                            }
+                        })
+                    })
+                    .collect();
+                for _ in 0..2 {
+                    let (map, stop) = (&map, &stop);
+                    s.spawn(move || {
+                        let mut k = 0;
+                        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            assert_eq!(
+                                map.get_with(&k, |v| v.value),
+                                Some(k),
+                                "stable key {k} lost"
+                            );
+                            k = (k + 1) % STABLE;
+                        }
+                    });
+                }
+                for w in writers {
+                    w.join().unwrap();
+                }
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            shrinks = map.stats().shrinks;
+            assert_eq!(map.len(), STABLE as usize);
+        }
+        assert!(shrinks > 0, "no shrink completed ({})", config.name);
+        wait_all_dropped(&ledger);
+        assert_eq!(ledger.alive(), 0, "{} values never dropped", ledger.alive());
     });
 }
