@@ -141,4 +141,7 @@ pub use map::{IntoIter, SplitMap};
 pub use pinned::MapRef;
 pub use snapshot::{Iter, Snapshot};
 pub use stats::MapStats;
-pub use weak::{WeakIdentityMap, WeakIter, WeakKeyMap, WeakSnapshot, WeakStats};
+pub use weak::{
+    WeakIdentityMap, WeakIdentityMapRef, WeakIter, WeakKeyMap, WeakKeyMapRef, WeakSnapshot,
+    WeakStats,
+};

@@ -697,3 +697,39 @@ fn stress_four_threads_by_identity() {
         assert_eq!(live.load(Ordering::Relaxed), 0, "{setup:?}");
     }
 }
+
+/// The pinned layer: same answers as the guard-free one, and a `&V` it
+/// returned stays readable after its key dies and the entry is purged,
+/// while the handle lives.
+#[test]
+fn pinned_layer_references_outlive_their_keys() {
+    use splitmap::{WeakIdentityMap, WeakKeyMap};
+    let by_value: WeakKeyMap<String, Vec<u32>> = WeakKeyMap::new();
+    let key = Arc::new("k".to_string());
+    {
+        let m = by_value.pin();
+        assert!(m.insert(Arc::clone(&key), vec![1, 2, 3]).is_none());
+        assert_eq!(
+            m.update("k", |v| v.iter().map(|x| x * 2).collect()),
+            Some(&vec![2, 4, 6])
+        );
+        let value = m.get("k").expect("live key");
+        drop(key); // last Arc: the entry is dead from now on
+        assert!(m.get("k").is_none(), "dead entry matched");
+        assert_eq!(by_value.purge_dead(), 1);
+        assert_eq!(value, &vec![2, 4, 6], "reference outlived the purge");
+    }
+    assert_eq!(by_value.live_len(), 0);
+
+    let by_id: WeakIdentityMap<u32, u32> = WeakIdentityMap::new();
+    let a = Arc::new(7u32);
+    let m = by_id.pin();
+    assert_eq!(*m.get_or_insert_with(Arc::clone(&a), || 1), 1);
+    assert_eq!(*m.get_or_insert_with(Arc::clone(&a), || 2), 1);
+    assert!(
+        m.get(&Arc::new(7u32)).is_none(),
+        "identity map matched an equal key"
+    );
+    assert_eq!(m.remove(&a), Some(&1));
+    assert!(!m.contains_key(&a));
+}

@@ -51,7 +51,7 @@ use std::sync::Arc;
 /// assert_eq!(bytes_sent.purge_dead(), 1);
 /// ```
 pub struct WeakIdentityMap<K, V, S = RandomState> {
-    core: WeakCore<K, V, S>,
+    pub(super) core: WeakCore<K, V, S>,
 }
 
 impl<K, V> WeakIdentityMap<K, V, RandomState> {
@@ -185,7 +185,7 @@ where
     S: BuildHasher,
 {
     #[inline]
-    fn hash(&self, key: &Arc<K>) -> u64 {
+    pub(super) fn hash(&self, key: &Arc<K>) -> u64 {
         self.core.hasher.hash_one(Arc::as_ptr(key) as usize)
     }
 

@@ -98,7 +98,7 @@ use std::sync::Arc;
 /// assert_eq!(names.len(), 0);
 /// ```
 pub struct WeakKeyMap<K, V, S = RandomState> {
-    core: WeakCore<K, V, S>,
+    pub(super) core: WeakCore<K, V, S>,
 }
 
 impl<K, V> WeakKeyMap<K, V, RandomState> {
@@ -233,7 +233,7 @@ where
     S: BuildHasher,
 {
     #[inline]
-    fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+    pub(super) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         self.core.hasher.hash_one(key)
     }
 

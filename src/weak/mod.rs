@@ -15,10 +15,12 @@ mod by_identity;
 mod by_value;
 mod entry;
 mod ops;
+mod pinned;
 mod snapshot;
 
 pub use by_identity::WeakIdentityMap;
 pub use by_value::WeakKeyMap;
+pub use pinned::{WeakIdentityMapRef, WeakKeyMapRef};
 pub use snapshot::{WeakIter, WeakSnapshot};
 
 use crate::stats::MapStats;
