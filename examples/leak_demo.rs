@@ -428,9 +428,9 @@ fn run_map(exe: &std::path::Path, s: &Settings, name: &str, idx: usize) -> Run {
 
 fn human(b: f64) -> String {
     if b.abs() >= 1024.0 * 1024.0 {
-        format!("{:.1} MiB", b / 1024.0 / 1024.0)
+        trim_unit(b / 1024.0 / 1024.0, "MiB")
     } else if b.abs() >= 1024.0 {
-        format!("{:.1} KiB", b / 1024.0)
+        trim_unit(b / 1024.0, "KiB")
     } else {
         format!("{b:.0} B")
     }
@@ -523,19 +523,20 @@ fn svg(s: &Settings, runs: &[Run]) -> String {
         .iter()
         .flat_map(|r| r.samples.iter().map(|x| x.1))
         .fold(1.0, f64::max);
-    let mib = 1024.0 * 1024.0;
-    // A round top for the y axis, in MiB.
-    let top_mib = {
-        let raw = max_b / mib;
-        let mag = 10f64.powf(raw.log10().floor());
-        [1.0, 2.0, 2.5, 5.0, 10.0]
-            .iter()
-            .map(|m| m * mag)
-            .find(|v| *v >= raw)
-            .unwrap_or(raw)
-    };
+    // Log scale from 1 KiB up in steps of 16x (1 KiB, 16 KiB, 256 KiB,
+    // 4 MiB, ...) to the first step above the maximum: the interesting
+    // differences are KiB against MiB, and one map's outlier must not
+    // flatten the others.
+    let lo = 1024.0f64;
+    let mut hi = lo * 16.0;
+    while hi < max_b {
+        hi *= 16.0;
+    }
     let x = |t: f64| left + t / total * pw;
-    let y = |b: f64| top + ph - (b / mib) / top_mib * ph;
+    let y = |b: f64| {
+        let frac = (b.max(lo).log10() - lo.log10()) / (hi.log10() - lo.log10());
+        top + ph - frac * ph
+    };
     let mut o = String::new();
     o += &format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -566,21 +567,27 @@ fn svg(s: &Settings, runs: &[Run]) -> String {
         );
         t0 += secs;
     }
-    // Axes and grid.
-    for i in 0..=5 {
-        let v = top_mib * i as f64 / 5.0;
-        let yy = y(v * mib);
+    // Axes and grid: one line per 16x step.
+    let mut v = lo;
+    while v <= hi * 1.0001 {
+        let yy = y(v);
         o += &format!(
             "<line x1=\"{left}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\" stroke=\"#ddd\"/>\n",
             left + pw
         );
         o += &format!(
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{} MiB</text>\n",
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
             left - 6.0,
             yy + 4.0,
-            trim(v)
+            human(v)
         );
+        v *= 16.0;
     }
+    o += &format!(
+        "<text x=\"16\" y=\"{:.1}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {:.1})\">live heap bytes (log scale)</text>\n",
+        top + ph / 2.0,
+        top + ph / 2.0
+    );
     let ticks = total.ceil() as usize;
     let every = (ticks / 10).max(1);
     for i in (0..=ticks).step_by(every) {
@@ -641,11 +648,6 @@ fn svg(s: &Settings, runs: &[Run]) -> String {
     o
 }
 
-fn trim(v: f64) -> String {
-    let s = format!("{v:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -681,4 +683,13 @@ fn main() {
     }
     std::fs::write(path, svg(&s, &runs)).expect("write SVG");
     println!("\nSVG plot written to {}", path.display());
+}
+
+/// `v unit` with one decimal, or none when `v` is whole.
+fn trim_unit(v: f64, unit: &str) -> String {
+    if (v - v.round()).abs() < 0.05 {
+        format!("{v:.0} {unit}")
+    } else {
+        format!("{v:.1} {unit}")
+    }
 }
