@@ -10,6 +10,7 @@
 //! depends on the scheduler.
 
 pub mod hash;
+pub mod input;
 pub mod ops;
 pub mod threads;
 pub mod tracked;

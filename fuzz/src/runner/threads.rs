@@ -13,7 +13,7 @@
 //! runs to reproduce.
 
 use super::hash::{data_so_key, FuzzState, HashKind};
-use super::ops::ComputeOp;
+use super::input::ComputeOp;
 use super::tracked::{Tracker, Val};
 use arbitrary::Arbitrary;
 use splitmap::SplitMap;

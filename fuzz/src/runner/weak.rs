@@ -17,7 +17,7 @@
 //! After `purge_dead`, `shrink_to_fit` and `clear` no dead entry is left.
 
 use super::hash::{FuzzState, HashKind};
-use super::ops::Keep;
+use super::input::Keep;
 use super::tracked::{Tracker, Val};
 use arbitrary::Arbitrary;
 use splitmap::WeakKeyMap;
