@@ -92,6 +92,9 @@ pub(crate) const DEFAULT_MIN_LOG2: u32 = 2;
 const CHECK_EVERY: usize = 8;
 #[cfg(loom)]
 const CHECK_EVERY: usize = 1;
+// The samplers test `n & (CHECK_EVERY - 1)` (not `n % CHECK_EVERY`, which
+// clippy's `modulo_one` rejects under loom, where it is 1).
+const _: () = assert!(CHECK_EVERY.is_power_of_two());
 const ALWAYS_CHECK_BELOW_LOG2: u32 = 6;
 
 /// Every `SWEEP_EVERY` removes (per stripe), for entry types that can die,
@@ -176,6 +179,12 @@ impl<E> RawMap<E> {
     pub(crate) fn heap_bytes(&self) -> usize {
         let s = self.raw_stats();
         s.node_bytes + s.directory_bytes + s.retired_bytes + s.fixed_bytes
+    }
+
+    /// Loom-only hook: see `Directory::loom_end_shrink_grace`.
+    #[cfg(loom)]
+    pub(crate) fn loom_end_shrink_grace(&self) -> bool {
+        self.dir.loom_end_shrink_grace()
     }
 
     /// O(1) figures from the counters.
@@ -480,7 +489,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
 
     /// Sampled growth check after an insert (`n`: this stripe's insert count).
     fn after_insert(&self, n: usize, state: DirState, guard: &Guard) {
-        if n % CHECK_EVERY != 0 && state.log2() >= ALWAYS_CHECK_BELOW_LOG2 {
+        if n & (CHECK_EVERY - 1) != 0 && state.log2() >= ALWAYS_CHECK_BELOW_LOG2 {
             return;
         }
         let len = self.counters.len();
@@ -490,7 +499,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
         {
             self.dir.try_grow_to(log2_for(len, self.load_factor));
         }
-        if n % (CHECK_EVERY * 8) == 0 {
+        if n & (CHECK_EVERY * 8 - 1) == 0 {
             raise_to(&self.peak_bytes, self.heap_bytes());
         }
     }
@@ -527,16 +536,6 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
         hooks.dead.get()
     }
 
-    /// `compact`, returning the number of dead entries this walk purged
-    /// (entries other threads purged meanwhile are not counted).
-    pub(crate) fn purge_dead(&self, guard: &Guard) -> usize {
-        while self.help_pending_shrink(self.dir.state(), guard) {}
-        let dead = self.sweep_counting_dead(guard);
-        self.compactions.fetch_add(1, Ordering::Relaxed);
-        self.maybe_begin_shrink(self.dir.state(), self.dir.floor_log2(), guard);
-        dead
-    }
-
     /// Sampled shrink check after a remove (`n`: this stripe's remove count),
     /// plus a bounded sweep now and then for entries that can die.
     fn after_remove(&self, n: usize, guard: &Guard) {
@@ -544,7 +543,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
             self.sweep_some(guard);
         }
         let state = self.dir.state();
-        if n % CHECK_EVERY != 0 && state.log2() >= ALWAYS_CHECK_BELOW_LOG2 {
+        if n & (CHECK_EVERY - 1) != 0 && state.log2() >= ALWAYS_CHECK_BELOW_LOG2 {
             return;
         }
         self.maybe_begin_shrink(state, self.dir.floor_log2(), guard);
@@ -647,12 +646,14 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
     /// unlinks every marked node, dead entry and stray sentinel in one pass
     /// from the head, and starts a shrink if the map is under its low
     /// watermark. Lock-free: concurrent operations proceed meanwhile.
-    pub(crate) fn compact(&self, guard: &Guard) {
+    /// Returns the number of dead entries this walk purged (entries other
+    /// threads purged meanwhile are not counted; always 0 for strong keys).
+    pub(crate) fn compact(&self, guard: &Guard) -> usize {
         while self.help_pending_shrink(self.dir.state(), guard) {}
-        // SAFETY: the head is never marked; nodes are `Node<E>`.
-        unsafe { sweep::<E, _>(self.dir.head(guard), usize::MAX, self, guard) };
+        let dead = self.sweep_counting_dead(guard);
         self.compactions.fetch_add(1, Ordering::Relaxed);
         self.maybe_begin_shrink(self.dir.state(), self.dir.floor_log2(), guard);
+        dead
     }
 
     /// Compacts, lowers the shrink floor to the default, and shrinks the

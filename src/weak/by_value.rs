@@ -550,7 +550,7 @@ where
     /// ```
     pub fn purge_dead(&self) -> usize {
         let guard = pin();
-        self.core.raw.purge_dead(&guard)
+        self.core.raw.compact(&guard)
     }
 
     /// Purges dead entries and shrinks the directory as far as the contents

@@ -161,15 +161,15 @@ where
         removed
     }
 
-    /// Purges, then shrinks the directory step by step. A purge can empty a
-    /// big map at once, and each shrink step removes at most a few levels
-    /// and needs its own grace period, so this first frees the purged nodes
-    /// (a backlog of deferred frees delays the grace period) and then repeats
-    /// the raw `shrink_to_fit` while it makes progress (bounded).
+    /// Purges, then shrinks the directory. A purge can empty a big map at
+    /// once, leaving a backlog of deferred frees queued ahead of the
+    /// shrink's grace closure; so this first frees the purged nodes, then
+    /// repeats the raw `shrink_to_fit` (which gives up after a bounded number
+    /// of epoch pushes) while it makes progress (bounded).
     pub(crate) fn shrink_to_fit(&self) {
         {
             let guard = crate::sync::pin();
-            self.raw.purge_dead(&guard);
+            let _ = self.raw.compact(&guard);
         }
         self.raw.reclaim();
         let mut last = usize::MAX;
