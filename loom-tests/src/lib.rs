@@ -12,7 +12,7 @@
 //!   by the epoch) and checks that dropping the map drops the rest.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
-use splitmap::SplitMap;
+use splitmap::{SplitMap, WeakKeyMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc as StdArc;
@@ -186,6 +186,21 @@ use std::thread as model_thread;
 ///   or retired twice breaks this equation;
 /// - after dropping the map, every `live` value was dropped exactly once.
 pub fn check_drops<K, S>(map: SplitMap<K, Tracked, S>, log: &DropLog, live: &[usize]) {
+    let awaiting = map.stats().retired_awaiting;
+    account(log, live, awaiting, move || drop(map));
+}
+
+/// [`check_drops`] for a [`WeakKeyMap`]: the same accounting (a dead entry
+/// purged from the list is a retired node like a removed one; a dead entry
+/// still linked holds its value, so list it in `live`).
+pub fn check_weak_drops<K, S>(map: WeakKeyMap<K, Tracked, S>, log: &DropLog, live: &[usize]) {
+    let awaiting = map.stats().retired_awaiting;
+    account(log, live, awaiting, move || drop(map));
+}
+
+/// The accounting of [`check_drops`], given the map's count of retired
+/// nodes awaiting reclamation and a closure that drops the map.
+fn account(log: &DropLog, live: &[usize], awaiting: usize, drop_map: impl FnOnce()) {
     log.assert_none_dropped_twice();
     for &id in live {
         assert_eq!(log.drops(id), 0, "live value {id} was dropped");
@@ -193,13 +208,30 @@ pub fn check_drops<K, S>(map: SplitMap<K, Tracked, S>, log: &DropLog, live: &[us
     let held_by_epoch = (0..log.len())
         .filter(|id| !live.contains(id) && log.drops(*id) == 0)
         .count();
-    let awaiting = map.stats().retired_awaiting;
     assert_eq!(
         held_by_epoch, awaiting,
         "{held_by_epoch} removed values not dropped, but the map has {awaiting} \
          nodes awaiting reclamation"
     );
-    drop(map);
+    drop_map();
     log.assert_each_dropped_once(live.iter().copied());
     log.assert_none_dropped_twice();
+}
+
+/// Runs `f` as a loom model (like `loom::model`) allowing `branches` branch
+/// points per execution, unless `LOOM_MAX_BRANCHES` is set. Loom's default
+/// (1,000) is too few for a model whose single-threaded setup crosses
+/// growth and a shrink: every atomic access of the setup, the epoch's
+/// included, is a branch point, although with one thread running none of
+/// them multiplies the executions.
+#[cfg(loom)]
+pub fn model_with_branches<F>(branches: usize, f: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    let mut builder = loom::model::Builder::new();
+    if std::env::var_os("LOOM_MAX_BRANCHES").is_none() {
+        builder.max_branches = builder.max_branches.max(branches);
+    }
+    builder.check(f);
 }

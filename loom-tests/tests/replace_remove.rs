@@ -15,7 +15,7 @@ use splitmap_loom_tests::{check_drops, spawn, DropLog, IdHash, Tracked};
 type Map = SplitMap<u64, Tracked, IdHash>;
 
 fn unwrap(map: Arc<Map>) -> Map {
-    Arc::try_unwrap(map).ok().expect("model threads joined")
+    Arc::try_unwrap(map).unwrap_or_else(|_| panic!("model threads joined"))
 }
 
 const K: u64 = 2;

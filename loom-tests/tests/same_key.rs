@@ -21,7 +21,7 @@ fn tiny_map() -> Arc<Map> {
 }
 
 fn unwrap(map: Arc<Map>) -> Map {
-    Arc::try_unwrap(map).ok().expect("model threads joined")
+    Arc::try_unwrap(map).unwrap_or_else(|_| panic!("model threads joined"))
 }
 
 const K: u64 = 2;

@@ -92,9 +92,15 @@ pub(crate) const DEFAULT_MIN_LOG2: u32 = 2;
 const CHECK_EVERY: usize = 8;
 #[cfg(loom)]
 const CHECK_EVERY: usize = 1;
-// The samplers test `n & (CHECK_EVERY - 1)` (not `n % CHECK_EVERY`, which
-// clippy's `modulo_one` rejects under loom, where it is 1).
 const _: () = assert!(CHECK_EVERY.is_power_of_two());
+
+/// Whether `n` is a multiple of `every`, a power of two. A function rather
+/// than `n % CHECK_EVERY` or an inline mask: under loom `CHECK_EVERY` is 1,
+/// and clippy rejects both a modulo by one and a mask with zero.
+#[inline]
+fn multiple_of_pow2(n: usize, every: usize) -> bool {
+    n & (every - 1) == 0
+}
 const ALWAYS_CHECK_BELOW_LOG2: u32 = 6;
 
 /// Every `SWEEP_EVERY` removes (per stripe), for entry types that can die,
@@ -489,7 +495,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
 
     /// Sampled growth check after an insert (`n`: this stripe's insert count).
     fn after_insert(&self, n: usize, state: DirState, guard: &Guard) {
-        if n & (CHECK_EVERY - 1) != 0 && state.log2() >= ALWAYS_CHECK_BELOW_LOG2 {
+        if !multiple_of_pow2(n, CHECK_EVERY) && state.log2() >= ALWAYS_CHECK_BELOW_LOG2 {
             return;
         }
         let len = self.counters.len();
@@ -499,7 +505,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
         {
             self.dir.try_grow_to(log2_for(len, self.load_factor));
         }
-        if n & (CHECK_EVERY * 8 - 1) == 0 {
+        if multiple_of_pow2(n, CHECK_EVERY * 8) {
             raise_to(&self.peak_bytes, self.heap_bytes());
         }
     }
@@ -543,7 +549,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
             self.sweep_some(guard);
         }
         let state = self.dir.state();
-        if n & (CHECK_EVERY - 1) != 0 && state.log2() >= ALWAYS_CHECK_BELOW_LOG2 {
+        if !multiple_of_pow2(n, CHECK_EVERY) && state.log2() >= ALWAYS_CHECK_BELOW_LOG2 {
             return;
         }
         self.maybe_begin_shrink(state, self.dir.floor_log2(), guard);
