@@ -4,6 +4,8 @@
 #
 #   FUZZ_TIME       seconds per target (default 60)
 #   FUZZ_TARGETS    targets to run (default: ops threads weak)
+#   FUZZ_INPUT_TIMEOUT  seconds one input may run before it counts as a hang
+#                   (default 20; libFuzzer's own default is 1200)
 #   FUZZ_SANITIZER  none (default) or address. `address` runs under
 #                   AddressSanitizer on the stable toolchain through
 #                   RUSTC_BOOTSTRAP=1. Measured on the 2-core machine: the
@@ -26,6 +28,7 @@ cd "$(dirname "$0")/.."
 time_per_target="${FUZZ_TIME:-60}"
 targets="${FUZZ_TARGETS:-ops threads weak}"
 sanitizer="${FUZZ_SANITIZER:-none}"
+input_timeout="${FUZZ_INPUT_TIMEOUT:-20}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "installing cargo-fuzz"
@@ -53,7 +56,7 @@ for t in $targets; do
     mkdir -p "fuzz/corpus/$t"
     echo "=== fuzz $t: ${time_per_target}s, sanitizer $sanitizer"
     if ! cargo fuzz run --sanitizer "$sanitizer" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
-        -max_total_time="$time_per_target" -print_final_stats=1; then
+        -max_total_time="$time_per_target" -timeout="$input_timeout" -print_final_stats=1; then
         echo "!!! fuzz target $t failed"
         for f in fuzz/artifacts/"$t"/*; do
             [ -f "$f" ] || continue
