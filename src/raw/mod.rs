@@ -606,8 +606,18 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
             // The parent sentinel, if it is in a dropped level too, is
             // usually still linked (chunks go top level first), with only
             // data nodes between it and `slot`: start there if it still is.
+            // Only a linked parent may serve: a never-linked slot is not in
+            // the list, and a search from it would return without reaching
+            // (and unlinking) `slot`. (After the grace period a linked child
+            // implies a linked parent, but the check keeps this local.)
             let hint = match parent_bucket(bucket) {
-                p if p > new_mask => self.dir.slot(p, guard).unwrap_or(start),
+                p if p > new_mask => self
+                    .dir
+                    .slot(p, guard)
+                    .filter(|parent| {
+                        parent.next.load(Ordering::Acquire, guard).tag() & SENTINEL_LINKED != 0
+                    })
+                    .unwrap_or(start),
                 _ => start,
             };
             // SAFETY: `start` is a sentinel of a level that stays; `hint` is
