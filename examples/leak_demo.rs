@@ -638,7 +638,7 @@ fn svg(s: &Settings, runs: &[Run]) -> String {
             escape(&r.name)
         );
         o += &format!(
-            "<text x=\"{}\" y=\"{}\" fill=\"#666\" font-size=\"11\">end: {}</text>\n",
+            "<text x=\"{}\" y=\"{}\" fill=\"#666\" font-size=\"11\">after workers exit: {}</text>\n",
             lx + 26.0,
             ly + 18.0,
             human(r.end_bytes)
