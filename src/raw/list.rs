@@ -179,30 +179,9 @@ where
         };
         let curr_next = curr_ref.next.load(Ordering::Acquire, guard);
         if curr_next.tag() & MARK != 0 {
-            // Help: unlink `curr` from `pred`, keeping `pred`'s own tags.
-            let succ = curr_next.with_tag(pred_next.tag());
-            match pred.next.compare_exchange(
-                pred_next,
-                succ,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-                guard,
-            ) {
-                Ok(_) => {
-                    if !curr_ref.is_sentinel() {
-                        // SAFETY: our CAS unlinked this data node; it was
-                        // marked, so no other CAS can unlink it again.
-                        unsafe { hooks.retire(curr.as_raw(), guard) };
-                    }
-                    pred_next = succ;
-                }
-                Err(e) => {
-                    if e.current.tag() & MARK != 0 {
-                        return None; // `pred` itself was deleted
-                    }
-                    pred_next = e.current;
-                }
-            }
+            // SAFETY: `curr` is `pred`'s successor as read, and marked.
+            // `None`: `pred` itself was deleted, restart.
+            pred_next = unsafe { help_unlink(pred, pred_next, curr_ref, curr_next, hooks, guard) }?;
             continue;
         }
         if curr_ref.so_key > so_key {
@@ -224,19 +203,7 @@ where
                     })
                 }
                 Match::Dead => {
-                    if curr_ref
-                        .next
-                        .compare_exchange(
-                            curr_next,
-                            curr_next.with_tag(MARK),
-                            Ordering::AcqRel,
-                            Ordering::Acquire,
-                            guard,
-                        )
-                        .is_ok()
-                    {
-                        hooks.dead_marked();
-                    }
+                    mark_dead(curr_ref, curr_next, hooks, guard);
                     continue; // look at `curr` again: now marked, unlink it
                 }
                 Match::NotEqual => {}
@@ -244,6 +211,70 @@ where
         }
         pred = curr_ref;
         pred_next = curr_next;
+    }
+}
+
+/// One helping step of a traversal: `curr` (read as `pred`'s successor,
+/// with `pred_next` the exact unmarked value read from `pred.next`) is
+/// marked, so swing `pred.next` past it, keeping `pred`'s own tags, and
+/// retire it if it is a data node and our CAS did the unlinking. Returns the
+/// value `pred.next` now holds, or `None` if `pred` itself was deleted (the
+/// traversal must restart from a start that cannot be).
+///
+/// # Safety
+/// `pred` and `curr` are live under `guard`, `curr_next` (marked) was read
+/// from `curr.next`, and the data nodes of this list are the `Node<E>`s the
+/// hooks retire.
+#[inline]
+unsafe fn help_unlink<'g, H: ListHooks>(
+    pred: &'g Link,
+    pred_next: Shared<'g, Link>,
+    curr: &'g Link,
+    curr_next: Shared<'g, Link>,
+    hooks: &H,
+    guard: &'g Guard,
+) -> Option<Shared<'g, Link>> {
+    debug_assert_ne!(curr_next.tag() & MARK, 0);
+    let succ = curr_next.with_tag(pred_next.tag());
+    match pred
+        .next
+        .compare_exchange(pred_next, succ, Ordering::AcqRel, Ordering::Acquire, guard)
+    {
+        Ok(_) => {
+            if !curr.is_sentinel() {
+                // SAFETY: our CAS unlinked this data node; it was marked, so
+                // no other CAS can unlink it again, and it was never retired.
+                unsafe { hooks.retire(curr as *const Link, guard) };
+            }
+            Some(succ)
+        }
+        Err(e) if e.current.tag() & MARK != 0 => None,
+        Err(e) => Some(e.current),
+    }
+}
+
+/// Marks a data node whose entry is dead (its `next` was `curr_next`,
+/// unmarked), recording it if this thread's CAS did the marking. Whoever
+/// meets it next unlinks it.
+#[inline]
+fn mark_dead<'g, H: ListHooks>(
+    curr: &'g Link,
+    curr_next: Shared<'g, Link>,
+    hooks: &H,
+    guard: &'g Guard,
+) {
+    if curr
+        .next
+        .compare_exchange(
+            curr_next,
+            curr_next.with_tag(MARK),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+            guard,
+        )
+        .is_ok()
+    {
+        hooks.dead_marked();
     }
 }
 
@@ -292,27 +323,10 @@ where
             visited += 1;
             let curr_next = curr_ref.next.load(Ordering::Acquire, guard);
             if curr_next.tag() & MARK != 0 {
-                let succ = curr_next.with_tag(pred_next.tag());
-                match pred.next.compare_exchange(
-                    pred_next,
-                    succ,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                    guard,
-                ) {
-                    Ok(_) => {
-                        if !curr_ref.is_sentinel() {
-                            // SAFETY: our CAS unlinked this marked data node.
-                            unsafe { hooks.retire(curr.as_raw(), guard) };
-                        }
-                        pred_next = succ;
-                    }
-                    Err(e) => {
-                        if e.current.tag() & MARK != 0 {
-                            continue 'restart;
-                        }
-                        pred_next = e.current;
-                    }
+                // SAFETY: `curr` is `pred`'s successor as read, and marked.
+                match unsafe { help_unlink(pred, pred_next, curr_ref, curr_next, hooks, guard) } {
+                    Some(next) => pred_next = next,
+                    None => continue 'restart,
                 }
                 continue;
             }
@@ -320,19 +334,7 @@ where
                 // SAFETY: a data node of this map.
                 let entry = unsafe { curr_ref.entry::<E>() };
                 if entry.is_dead() {
-                    if curr_ref
-                        .next
-                        .compare_exchange(
-                            curr_next,
-                            curr_next.with_tag(MARK),
-                            Ordering::AcqRel,
-                            Ordering::Acquire,
-                            guard,
-                        )
-                        .is_ok()
-                    {
-                        hooks.dead_marked();
-                    }
+                    mark_dead(curr_ref, curr_next, hooks, guard);
                     continue; // now marked: unlink it on the next turn
                 }
             }
