@@ -38,99 +38,14 @@ use counting_alloc::{live, Counting};
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-type H = foldhash::fast::FixedState;
+#[path = "support/memory_maps.rs"]
+mod memory_maps;
 
-fn hasher() -> H {
-    foldhash::fast::FixedState::with_seed(0x5EED_0000_5A17_0001)
-}
+use memory_maps::{MemoryMap, H};
 
 // ---------------------------------------------------------------------------
 // Maps
 // ---------------------------------------------------------------------------
-
-trait DemoMap: Send + Sync {
-    fn new_map() -> Self;
-    fn ins(&self, k: u64);
-    fn del(&self, k: u64);
-    /// The map's own "give memory back" call, if it has one.
-    fn reclaim_call(&self);
-}
-
-impl DemoMap for splitmap::SplitMap<u64, u64, H> {
-    fn new_map() -> Self {
-        splitmap::SplitMap::with_hasher(hasher())
-    }
-    fn ins(&self, k: u64) {
-        self.insert(k, k);
-    }
-    fn del(&self, k: u64) {
-        self.remove(&k);
-    }
-    fn reclaim_call(&self) {
-        self.shrink_to_fit();
-        self.reclaim();
-    }
-}
-
-impl DemoMap for Mutex<HashMap<u64, u64, H>> {
-    fn new_map() -> Self {
-        Mutex::new(HashMap::with_hasher(hasher()))
-    }
-    fn ins(&self, k: u64) {
-        self.lock().unwrap().insert(k, k);
-    }
-    fn del(&self, k: u64) {
-        self.lock().unwrap().remove(&k);
-    }
-    fn reclaim_call(&self) {
-        self.lock().unwrap().shrink_to_fit();
-    }
-}
-
-impl DemoMap for dashmap::DashMap<u64, u64, H> {
-    fn new_map() -> Self {
-        dashmap::DashMap::with_hasher(hasher())
-    }
-    fn ins(&self, k: u64) {
-        self.insert(k, k);
-    }
-    fn del(&self, k: u64) {
-        self.remove(&k);
-    }
-    fn reclaim_call(&self) {
-        self.shrink_to_fit();
-    }
-}
-
-impl DemoMap for scc::HashMap<u64, u64, H> {
-    fn new_map() -> Self {
-        scc::HashMap::with_hasher(hasher())
-    }
-    fn ins(&self, k: u64) {
-        let _ = self.upsert_sync(k, k);
-    }
-    fn del(&self, k: u64) {
-        self.remove_sync(&k);
-    }
-    fn reclaim_call(&self) {
-        for _ in 0..4 {
-            scc::Guard::new().accelerate();
-        }
-    }
-}
-
-impl DemoMap for papaya::HashMap<u64, u64, H> {
-    fn new_map() -> Self {
-        papaya::HashMap::builder().hasher(hasher()).build()
-    }
-    fn ins(&self, k: u64) {
-        self.pin().insert(k, k);
-    }
-    fn del(&self, k: u64) {
-        self.pin().remove(&k);
-    }
-    fn reclaim_call(&self) {}
-}
 
 const ALL_MAPS: [&str; 5] = ["SplitMap", "Mutex<HashMap>", "dashmap", "papaya", "scc"];
 const PHASES: [&str; 3] = ["spike", "steady", "delete-all"];
@@ -242,7 +157,7 @@ fn request_id(thread: usize, n: u64) -> u64 {
     ((thread as u64) << 48 | n).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-fn worker<M: DemoMap>(
+fn worker<M: MemoryMap>(
     map: &M,
     t: usize,
     s: &Settings,
@@ -295,7 +210,7 @@ fn worker<M: DemoMap>(
     }
 }
 
-fn child<M: DemoMap>(s: &Settings) {
+fn child<M: MemoryMap>(s: &Settings) {
     let base = live();
     let map = M::new_map();
     let phase = AtomicU8::new(0);

@@ -32,118 +32,13 @@ use counting_alloc::{live, Counting, PEAK};
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-type H = foldhash::fast::FixedState;
-const SEED: u64 = 0x5EED_0000_5A17_0001;
+#[path = "support/memory_maps.rs"]
+mod memory_maps;
 
-fn hasher() -> H {
-    foldhash::fast::FixedState::with_seed(SEED)
-}
+use memory_maps::{MemoryMap, H};
 
 fn key(i: u64) -> u64 {
     i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5A5_A5A5_0000_0000
-}
-
-/// The operations the measurement needs, per map.
-trait MemMap {
-    fn new_map() -> Self;
-    fn ins(&self, k: u64);
-    fn del(&self, k: u64);
-    /// The map's own "give memory back" call, if it has one.
-    fn reclaim_call(&self);
-    /// Internal accounting, if the map reports any (printed under the table).
-    fn detail(&self) -> String {
-        String::new()
-    }
-}
-
-impl MemMap for splitmap::SplitMap<u64, u64, H> {
-    fn new_map() -> Self {
-        splitmap::SplitMap::with_hasher(hasher())
-    }
-    fn ins(&self, k: u64) {
-        self.insert(k, k);
-    }
-    fn del(&self, k: u64) {
-        self.remove(&k);
-    }
-    fn reclaim_call(&self) {
-        self.shrink_to_fit();
-        self.reclaim();
-    }
-    fn detail(&self) -> String {
-        let s = self.stats();
-        format!(
-            "heap_bytes {} = nodes {} + directory {} + retired {} ({} awaiting) + fixed {}; buckets {}, marked_linked {}",
-            s.heap_bytes,
-            s.node_bytes,
-            s.directory_bytes,
-            s.retired_bytes,
-            s.retired_awaiting,
-            s.fixed_bytes,
-            s.buckets,
-            s.marked_linked
-        )
-    }
-}
-
-impl MemMap for Mutex<HashMap<u64, u64, H>> {
-    fn new_map() -> Self {
-        Mutex::new(HashMap::with_hasher(hasher()))
-    }
-    fn ins(&self, k: u64) {
-        self.lock().unwrap().insert(k, k);
-    }
-    fn del(&self, k: u64) {
-        self.lock().unwrap().remove(&k);
-    }
-    fn reclaim_call(&self) {
-        self.lock().unwrap().shrink_to_fit();
-    }
-}
-
-impl MemMap for dashmap::DashMap<u64, u64, H> {
-    fn new_map() -> Self {
-        dashmap::DashMap::with_hasher(hasher())
-    }
-    fn ins(&self, k: u64) {
-        self.insert(k, k);
-    }
-    fn del(&self, k: u64) {
-        self.remove(&k);
-    }
-    fn reclaim_call(&self) {
-        self.shrink_to_fit();
-    }
-}
-
-impl MemMap for scc::HashMap<u64, u64, H> {
-    fn new_map() -> Self {
-        scc::HashMap::with_hasher(hasher())
-    }
-    fn ins(&self, k: u64) {
-        let _ = self.upsert_sync(k, k);
-    }
-    fn del(&self, k: u64) {
-        self.remove_sync(&k);
-    }
-    fn reclaim_call(&self) {
-        for _ in 0..4 {
-            scc::Guard::new().accelerate();
-        }
-    }
-}
-
-impl MemMap for papaya::HashMap<u64, u64, H> {
-    fn new_map() -> Self {
-        papaya::HashMap::builder().hasher(hasher()).build()
-    }
-    fn ins(&self, k: u64) {
-        self.pin().insert(k, k);
-    }
-    fn del(&self, k: u64) {
-        self.pin().remove(&k);
-    }
-    fn reclaim_call(&self) {}
 }
 
 const MAPS: [&str; 5] = ["Mutex<HashMap>", "dashmap", "papaya", "scc", "SplitMap"];
@@ -155,7 +50,7 @@ struct Params {
 }
 
 /// Runs every measurement on `M`; prints one tab-separated line.
-fn measure<M: MemMap>(name: &str, p: &Params) {
+fn measure<M: MemoryMap>(name: &str, p: &Params) {
     let base = live();
     let m = M::new_map();
     for i in 0..p.entries {
