@@ -3,27 +3,16 @@
 
 mod common;
 
-use common::alloc::{live_bytes, Counting, ALLOC_LOCK};
+use common::alloc::{live_bytes, Counting, ALLOC_LOCK, SLACK};
+use common::{flush_epoch, scaled};
 use splitmap::SplitMap;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-const SLACK: isize = 64 * 1024;
-
-fn flush_epoch() {
-    for _ in 0..256 {
-        crossbeam_epoch::pin().flush();
-    }
-}
-
 fn n_entries() -> u64 {
-    if cfg!(splitmap_asan) {
-        100_000
-    } else {
-        1_000_000
-    }
+    scaled(1_000_000) as u64
 }
 
 #[test]
@@ -126,17 +115,21 @@ fn stats_bytes_match_the_allocator() {
 /// compaction. Runs `steps` insert-new/remove-oldest steps on `threads`
 /// threads (each sliding its own share of the window) and returns (window
 /// bytes, allocator peak, peak of the map's own structure, final bytes).
+const WINDOW: u64 = 10_000;
+
+/// Bytes of a map holding the churn window's 10,000 entries.
+fn window_bytes() -> isize {
+    flush_epoch();
+    let before = live_bytes();
+    let map: SplitMap<u64, u64> = SplitMap::new();
+    for i in 0..WINDOW {
+        map.insert(i, i);
+    }
+    live_bytes() - before
+}
+
 fn churn(threads: u64, steps: u64) -> (isize, isize, isize, isize) {
-    const WINDOW: u64 = 10_000;
-    let window_bytes = {
-        flush_epoch();
-        let before = live_bytes();
-        let map: SplitMap<u64, u64> = SplitMap::new();
-        for i in 0..WINDOW {
-            map.insert(i, i);
-        }
-        live_bytes() - before
-    };
+    let window_bytes = window_bytes();
     flush_epoch();
     let before = live_bytes();
     let map: SplitMap<u64, u64> = SplitMap::new();
@@ -195,7 +188,7 @@ fn churn_one_thread_stays_bounded() {
         assert!(peak <= 4 * window, "peak {peak} B > 4x window {window} B");
         finals.push(fin);
     }
-    let window = churn(1, 1000).0;
+    let window = window_bytes();
     assert!(
         finals[1] <= finals[0] + window,
         "final bytes grew with steps: {finals:?}"
@@ -226,7 +219,7 @@ fn churn_two_threads_structure_stays_bounded() {
         );
         finals.push(fin);
     }
-    let window = churn(2, 1000).0;
+    let window = window_bytes();
     assert!(
         finals[1] <= finals[0] + 2 * window,
         "final bytes grew with steps: {finals:?}"

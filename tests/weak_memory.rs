@@ -2,31 +2,18 @@
 //! all die, then `purge_dead()`, `shrink_to_fit()` and `reclaim()`, measured with a counting global
 //! allocator (own test binary: the count is process-wide).
 
-#[path = "common/alloc.rs"]
-#[allow(unreachable_pub)]
-mod alloc;
+mod common;
 
-use alloc::{live_bytes, Counting, ALLOC_LOCK};
+use common::alloc::{live_bytes, Counting, ALLOC_LOCK, SLACK};
+use common::{flush_epoch, scaled};
 use splitmap::{WeakIdentityMap, WeakKeyMap};
 use std::sync::Arc;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-const SLACK: isize = 64 * 1024;
-
-fn flush_epoch() {
-    for _ in 0..256 {
-        crossbeam_epoch::pin().flush();
-    }
-}
-
 fn n_entries() -> u64 {
-    if cfg!(splitmap_asan) {
-        100_000
-    } else {
-        1_000_000
-    }
+    scaled(1_000_000) as u64
 }
 
 /// Inserts `n` keys held in a `Vec` (so the directory grows to full size),

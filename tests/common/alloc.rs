@@ -35,6 +35,9 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
+/// How far above a new empty map a map may stay after giving memory back.
+pub const SLACK: isize = 64 * 1024;
+
 /// Live heap bytes of the process now.
 pub fn live_bytes() -> isize {
     LIVE.load(Ordering::Relaxed)
