@@ -132,7 +132,10 @@
 struct ReadmeDoctests;
 
 mod entry;
+mod guarded;
 mod map;
+mod map_traits;
+mod ops;
 mod pinned;
 mod raw;
 #[cfg(feature = "serde")]
@@ -142,11 +145,13 @@ mod stats;
 mod sync;
 mod weak;
 
-pub use map::{IntoIter, SplitMap};
+pub use guarded::Guarded;
+pub use map::{OccupiedError, SplitMap};
+pub use map_traits::IntoIter;
 pub use pinned::MapRef;
 pub use snapshot::{Iter, Snapshot};
 pub use stats::MapStats;
 pub use weak::{
-    WeakIdentityMap, WeakIdentityMapRef, WeakIter, WeakKeyMap, WeakKeyMapRef, WeakSnapshot,
-    WeakStats,
+    ByIdentity, ByValue, KeyMode, WeakIdentityMap, WeakIdentityMapRef, WeakIter, WeakKeyMap,
+    WeakKeyMapRef, WeakMap, WeakMapRef, WeakSnapshot, WeakStats,
 };

@@ -1,21 +1,25 @@
 //! `SplitMap`: the safe, std-like, guard-free API.
 //!
-//! Every method pins the epoch at most once and returns owned data (clones),
-//! so no borrow outlives the call. The operations themselves are written
-//! once, as `*_in(&self, .., guard)` helpers that the pinned layer
-//! (`pinned.rs`) shares; this file adds the hashing, the key matching and the
-//! cloning. It never touches a raw pointer.
+//! Every method pins the epoch at most once and forwards to the operations
+//! core (`ops/`); this file adds the hashing, the choice of probe and the
+//! shape of the result: a clone (`get`), a closure's result (`get_with`), or
+//! a [`Guarded`] reference that carries its own pin (`insert`, `remove`,
+//! ...), so values need not be `Clone`. It never touches a raw pointer except
+//! to hand a reference to `Guarded`. Conversions and std traits are in
+//! `map_traits.rs`.
 
-use crate::entry::MapEntry;
+use crate::entry::{BorrowedKey, MapEntry, StrongKey};
+use crate::guarded::Guarded;
+use crate::ops::keys::Entry;
+use crate::ops::Core;
 use crate::pinned::MapRef;
-use crate::raw::{Action, Match, Outcome, RawMap, DEFAULT_LOAD_FACTOR, DEFAULT_MIN_LOG2};
+use crate::raw::{DEFAULT_LOAD_FACTOR, DEFAULT_MIN_LOG2};
 use crate::snapshot::Snapshot;
 use crate::stats::MapStats;
 use crate::sync::{pin, Guard};
 use core::borrow::Borrow;
-use core::cell::RefCell;
-use core::fmt;
 use core::hash::{BuildHasher, Hash};
+use core::ptr::NonNull;
 use std::collections::hash_map::RandomState;
 
 /// A lock-free concurrent hash map that gives memory back.
@@ -30,20 +34,36 @@ use std::collections::hash_map::RandomState;
 /// let map = SplitMap::new();
 /// map.insert("apple", 3);
 /// assert_eq!(map.get("apple"), Some(3));
-/// assert_eq!(map.remove("apple"), Some(3));
+/// assert_eq!(map.remove("apple").as_deref(), Some(&3));
 /// assert!(map.is_empty());
 /// ```
 pub struct SplitMap<K, V, S = RandomState> {
-    pub(crate) raw: RawMap<MapEntry<K, V>>,
-    hasher: S,
+    pub(crate) core: Core<MapEntry<K, V>, S>,
 }
 
 // `SplitMap` is `Send`/`Sync` by the auto traits of its fields: the raw map
 // owns `Node<MapEntry<K, V>>`s (`PhantomData<Box<..>>`), so it is `Send` when
-// `K, V: Send` and `Sync` when `K, V: Sync`. Every method that can move or
-// drop a key or value on another thread (insert, remove, the epoch's deferred
-// destructors) additionally requires `K, V: Send + Sync + 'static`, so a
-// shared `&SplitMap` can never move a `!Send` value across threads.
+// `K, V: Send` and `Sync` when `K, V: Sync`. Every method that can hand an
+// entry to another thread to drop (a removal or replacement: the epoch runs
+// the deferred destructor on whichever thread collects it) additionally
+// requires `K, V: Send + 'static`.
+
+/// Hands a reference obtained under `guard` to a [`Guarded`] that keeps the
+/// pin alive.
+///
+/// `value` must point into an entry of `map`, reached under `guard`; the
+/// lifetime ties the result to the borrow of `map`.
+#[inline]
+pub(crate) fn guarded<'m, M: ?Sized, T: ?Sized>(
+    _map: &'m M,
+    guard: Guard,
+    value: Option<NonNull<T>>,
+) -> Option<Guarded<'m, T>> {
+    // SAFETY: every caller passes a pointer derived from a reference the
+    // operations core returned for an entry of `_map` (borrowed for `'m`)
+    // under `guard`, and moves that very guard in here.
+    value.map(|v| unsafe { Guarded::from_raw(guard, v) })
+}
 
 impl<K, V> SplitMap<K, V, RandomState> {
     /// Creates an empty map.
@@ -86,7 +106,11 @@ impl<K, V, S> SplitMap<K, V, S> {
         Self::with_layout(DEFAULT_MIN_LOG2, DEFAULT_LOAD_FACTOR, hasher)
     }
 
-    /// Creates an empty map for `capacity` entries using `hasher`.
+    /// Creates an empty map for `capacity` entries using `hasher`; automatic
+    /// shrinking never goes below `capacity`.
+    ///
+    /// # Panics
+    /// If `capacity` needs more than 2^40 buckets ("capacity overflow").
     ///
     /// # Examples
     /// ```
@@ -96,8 +120,17 @@ impl<K, V, S> SplitMap<K, V, S> {
     /// assert!(map.capacity() >= 64);
     /// ```
     pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
-        let log2 = RawMap::<MapEntry<K, V>>::log2_for_capacity(capacity, DEFAULT_LOAD_FACTOR);
-        Self::with_layout(log2, DEFAULT_LOAD_FACTOR, hasher)
+        SplitMap {
+            core: Core::with_capacity(capacity, hasher),
+        }
+    }
+
+    /// A map sized for `capacity` entries that may still shrink below it
+    /// (bulk builds: `collect`, `From`, `clone`, deserialize).
+    pub(crate) fn presized(capacity: usize, hasher: S) -> Self {
+        SplitMap {
+            core: Core::presized(capacity, hasher),
+        }
     }
 
     /// Test and model-checking constructor: `1 << min_buckets_log2` initial
@@ -110,8 +143,7 @@ impl<K, V, S> SplitMap<K, V, S> {
     #[doc(hidden)]
     pub fn with_layout(min_buckets_log2: u32, load_factor: usize, hasher: S) -> Self {
         SplitMap {
-            raw: RawMap::new(min_buckets_log2, load_factor),
-            hasher,
+            core: Core::with_layout(min_buckets_log2, load_factor, hasher),
         }
     }
 
@@ -125,7 +157,7 @@ impl<K, V, S> SplitMap<K, V, S> {
     /// assert_eq!(map.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.raw.len()
+        self.core.len()
     }
 
     /// `true` if [`len`](Self::len) is 0.
@@ -147,225 +179,42 @@ impl<K, V, S> SplitMap<K, V, S> {
     /// assert!(map.capacity() >= 100);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.raw.capacity()
+        self.core.capacity()
     }
 
     /// The map's hasher.
     ///
     /// # Examples
     /// ```
+    /// use std::hash::BuildHasher;
     /// let map: splitmap::SplitMap<u8, u8> = splitmap::SplitMap::new();
-    /// let _hasher = map.hasher();
+    /// let h = map.hasher();
+    /// assert_eq!(h.hash_one(7u8), h.hash_one(7u8)); // the map's own placement
     /// ```
     pub fn hasher(&self) -> &S {
-        &self.hasher
+        &self.core.hasher
+    }
+
+    /// Counters describing contents, memory and history; O(1).
+    ///
+    /// # Examples
+    /// ```
+    /// let map = splitmap::SplitMap::new();
+    /// map.insert(1u8, 1u8);
+    /// map.remove(&1);
+    /// let s = map.stats();
+    /// assert_eq!((s.len, s.inserts, s.removes), (0, 1, 1));
+    /// ```
+    pub fn stats(&self) -> MapStats {
+        self.core.stats()
     }
 }
 
+/// Reads: no bound beyond what finding a key needs. They never drop or move
+/// an entry, so `K` and `V` need not be `Send` or `'static` here.
 impl<K, V, S> SplitMap<K, V, S>
 where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
-    S: BuildHasher,
-{
-    #[inline]
-    fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
-        self.hasher.hash_one(key)
-    }
-
-    // ---- the operations, written once for both layers ----
-
-    #[inline]
-    pub(crate) fn get_in<'g, Q>(&'g self, key: &Q, guard: &'g Guard) -> Option<&'g MapEntry<K, V>>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let hash = self.hash(key);
-        let mut m = matcher(key);
-        self.raw.get(hash, &mut |e| m(e, None), guard)
-    }
-
-    pub(crate) fn insert_in<'g>(&'g self, key: K, value: V, guard: &'g Guard) -> Option<&'g V> {
-        let hash = self.hash(&key);
-        // The entry stays here until `decide` moves it into a node; after a
-        // failed publication the raw map holds it and passes it to the matcher.
-        let home = RefCell::new(Some(MapEntry { key, value }));
-        let outcome = self.raw.compute(
-            hash,
-            &mut |e: &MapEntry<K, V>, pending: Option<&MapEntry<K, V>>| match pending {
-                Some(p) => key_match(&e.key, &p.key),
-                None => key_match(&e.key, &home.borrow().as_ref().expect("entry at home").key),
-            },
-            &mut |_, pending| {
-                Action::Put(
-                    pending.unwrap_or_else(|| home.borrow_mut().take().expect("entry moved once")),
-                )
-            },
-            guard,
-        );
-        match outcome {
-            Outcome::Replaced { old, .. } => Some(&old.value),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn remove_in<'g, Q>(
-        &'g self,
-        key: &Q,
-        guard: &'g Guard,
-    ) -> Option<&'g MapEntry<K, V>>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let hash = self.hash(key);
-        let outcome = self.raw.compute(
-            hash,
-            &mut matcher(key),
-            &mut |cur, _| {
-                if cur.is_some() {
-                    Action::Remove
-                } else {
-                    Action::Keep
-                }
-            },
-            guard,
-        );
-        match outcome {
-            Outcome::Removed(e) => Some(e),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn update_in<'g, Q, F>(
-        &'g self,
-        key: &Q,
-        mut f: F,
-        guard: &'g Guard,
-    ) -> Option<&'g V>
-    where
-        K: Borrow<Q> + Clone,
-        Q: Hash + Eq + ?Sized,
-        F: FnMut(&V) -> V,
-    {
-        let hash = self.hash(key);
-        let outcome = self.raw.compute(
-            hash,
-            &mut matcher(key),
-            &mut |cur, _| match cur {
-                Some(e) => Action::Put(MapEntry {
-                    key: e.key.clone(),
-                    value: f(&e.value),
-                }),
-                None => Action::Keep,
-            },
-            guard,
-        );
-        match outcome {
-            Outcome::Replaced { new, .. } => Some(&new.value),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn get_or_insert_with_in<'g, F>(&'g self, key: K, f: F, guard: &'g Guard) -> &'g V
-    where
-        F: FnOnce() -> V,
-    {
-        let hash = self.hash(&key);
-        let mut make = Some(f);
-        let home = RefCell::new(Some(key));
-        let outcome = self.raw.compute(
-            hash,
-            &mut owned_key_matcher(&home),
-            &mut |cur, pending| match cur {
-                Some(_) => Action::Keep,
-                None => Action::Put(pending.unwrap_or_else(|| MapEntry {
-                    key: home.borrow_mut().take().expect("key moved once"),
-                    value: (make.take().expect("called once"))(),
-                })),
-            },
-            guard,
-        );
-        match outcome {
-            Outcome::Unchanged(Some(e)) | Outcome::Inserted(e) => &e.value,
-            _ => unreachable!("get_or_insert_with neither found nor inserted"),
-        }
-    }
-
-    pub(crate) fn compute_in<'g, F>(&'g self, key: K, mut f: F, guard: &'g Guard) -> Option<&'g V>
-    where
-        F: FnMut(Option<&V>) -> Option<V>,
-    {
-        let hash = self.hash(&key);
-        let home = RefCell::new(Some(key));
-        let outcome = self.raw.compute(
-            hash,
-            &mut owned_key_matcher(&home),
-            &mut |cur, pending| {
-                let key = match pending {
-                    Some(p) => p.key,
-                    None => home.borrow_mut().take().expect("key at home"),
-                };
-                match f(cur.map(|e| &e.value)) {
-                    Some(value) => Action::Put(MapEntry { key, value }),
-                    None => {
-                        *home.borrow_mut() = Some(key);
-                        if cur.is_some() {
-                            Action::Remove
-                        } else {
-                            Action::Keep
-                        }
-                    }
-                }
-            },
-            guard,
-        );
-        match outcome {
-            Outcome::Inserted(e) | Outcome::Replaced { new: e, .. } => Some(&e.value),
-            Outcome::Unchanged(cur) => cur.map(|e| &e.value),
-            Outcome::Removed(_) => None,
-        }
-    }
-}
-
-/// The matcher for an owned key that is either at `home` or already moved
-/// into the pending entry.
-#[inline]
-fn owned_key_matcher<'h, K: Eq, V>(
-    home: &'h RefCell<Option<K>>,
-) -> impl FnMut(&MapEntry<K, V>, Option<&MapEntry<K, V>>) -> Match + 'h {
-    move |e, pending| match pending {
-        Some(p) => key_match(&e.key, &p.key),
-        None => key_match(&e.key, home.borrow().as_ref().expect("key at home")),
-    }
-}
-
-/// The matcher for a borrowed key.
-#[inline]
-fn matcher<'q, K, V, Q>(
-    key: &'q Q,
-) -> impl FnMut(&MapEntry<K, V>, Option<&MapEntry<K, V>>) -> Match + 'q
-where
-    K: Borrow<Q>,
-    Q: Eq + ?Sized,
-{
-    move |e, _| key_match(e.key.borrow(), key)
-}
-
-#[inline]
-fn key_match<Q: Eq + ?Sized>(a: &Q, b: &Q) -> Match {
-    if a == b {
-        Match::Equal
-    } else {
-        Match::NotEqual
-    }
-}
-
-impl<K, V, S> SplitMap<K, V, S>
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
+    K: Hash + Eq,
     S: BuildHasher,
 {
     /// Pins the epoch once and returns a handle whose operations return
@@ -373,7 +222,8 @@ where
     /// The fast path for loops: one pin for many operations.
     ///
     /// Holding a `MapRef` for long delays reclamation of removed entries
-    /// (map-wide), so keep it to a batch of work.
+    /// (map-wide), so keep it to a batch of work. It is not `Send`: see the
+    /// crate docs on async code.
     ///
     /// # Examples
     /// ```
@@ -383,10 +233,12 @@ where
     /// assert_eq!(m.get(&1).map(String::as_str), Some("one"));
     /// ```
     pub fn pin(&self) -> MapRef<'_, K, V, S> {
-        MapRef::new(self, pin())
+        MapRef::new(&self.core, pin())
     }
 
-    /// Takes a read view for iteration; see [`Snapshot`].
+    /// A live walk over the map for iteration; see [`Snapshot`] (it is not
+    /// a frozen copy: entries written during the walk may or may not
+    /// appear).
     ///
     /// # Examples
     /// ```
@@ -394,16 +246,27 @@ where
     /// map.insert(1, 10);
     /// map.insert(2, 20);
     /// let mut sum = 0;
-    /// for (_k, v) in map.snapshot().iter() {
+    /// for (_k, v) in &map.snapshot() {
     ///     sum += v;
     /// }
     /// assert_eq!(sum, 30);
     /// ```
     pub fn snapshot(&self) -> Snapshot<'_, K, V, S> {
-        Snapshot::new(self, pin())
+        Snapshot::new(&self.core, pin())
     }
 
-    /// Returns a clone of the value for `key`.
+    #[inline]
+    fn find<'g, Q>(&'g self, key: &Q, guard: &'g Guard) -> Option<&'g MapEntry<K, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.core.hash(key);
+        self.core.get(hash, &mut BorrowedKey(key), guard)
+    }
+
+    /// Returns a clone of the value for `key`. For values that are not
+    /// `Clone`, use [`get_with`](Self::get_with) or the pinned layer.
     ///
     /// # Examples
     /// ```
@@ -420,7 +283,7 @@ where
         V: Clone,
     {
         let guard = pin();
-        self.get_in(key, &guard).map(|e| e.value.clone())
+        self.find(key, &guard).map(|e| e.value.clone())
     }
 
     /// Calls `f` on the value for `key` (no clone) and returns its result.
@@ -438,7 +301,7 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let guard = pin();
-        self.get_in(key, &guard).map(|e| f(&e.value))
+        self.find(key, &guard).map(|e| f(&e.value))
     }
 
     /// Returns clones of the stored key and value for `key`.
@@ -456,7 +319,7 @@ where
         V: Clone,
     {
         let guard = pin();
-        self.get_in(key, &guard)
+        self.find(key, &guard)
             .map(|e| (e.key.clone(), e.value.clone()))
     }
 
@@ -476,47 +339,133 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let guard = pin();
-        self.get_in(key, &guard).is_some()
+        self.find(key, &guard).is_some()
     }
+}
 
-    /// Inserts `key -> value`; returns a clone of the value it replaced.
-    /// Replacing also replaces the stored key (like `HashMap::insert` it
-    /// keeps neither the old key nor the old value in the map).
+/// Writes: a removed or replaced entry is dropped later, by whichever thread
+/// runs the epoch's deferred destructor, so keys and values must be `Send +
+/// 'static`.
+impl<K, V, S> SplitMap<K, V, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    S: BuildHasher,
+{
+    /// Inserts `key -> value`; returns the value it replaced, readable
+    /// through the returned [`Guarded`] (no clone; `V` need not be `Clone`).
+    /// Replacing also replaces the stored key, as `HashMap::insert` keeps
+    /// neither the old key nor the old value in the map.
     ///
-    /// For values that are not `Clone`, use [`pin`](Self::pin)`().insert`.
+    /// The replaced value is dropped after an epoch grace period, not at
+    /// once (see the crate docs, "Memory").
     ///
     /// # Examples
     /// ```
     /// let map = splitmap::SplitMap::new();
-    /// assert_eq!(map.insert(1, "a"), None);
-    /// assert_eq!(map.insert(1, "b"), Some("a"));
+    /// assert!(map.insert(1, "a").is_none());
+    /// assert_eq!(map.insert(1, "b").as_deref(), Some(&"a"));
     /// assert_eq!(map.get(&1), Some("b"));
     /// ```
-    pub fn insert(&self, key: K, value: V) -> Option<V>
-    where
-        V: Clone,
-    {
+    pub fn insert(&self, key: K, value: V) -> Option<Guarded<'_, V>> {
         let guard = pin();
-        self.insert_in(key, value, &guard).cloned()
+        let hash = self.core.hash(&key);
+        let old = self
+            .core
+            .insert(hash, &mut StrongKey::new(key), value, &guard)
+            .map(|e| NonNull::from(e.value()));
+        guarded(self, guard, old)
     }
 
-    /// Removes `key`; returns a clone of its value.
+    /// Inserts `key -> value` only if `key` is absent: returns the inserted
+    /// value, or an [`OccupiedError`] with the current value and the value
+    /// handed back.
+    ///
+    /// # Examples
+    /// ```
+    /// let map = splitmap::SplitMap::new();
+    /// assert_eq!(*map.try_insert(1, 'a').unwrap(), 'a');
+    /// let err = map.try_insert(1, 'b').unwrap_err();
+    /// assert_eq!((*err.current, err.value), ('a', 'b'));
+    /// ```
+    pub fn try_insert(
+        &self,
+        key: K,
+        value: V,
+    ) -> Result<Guarded<'_, V>, OccupiedError<Guarded<'_, V>, V>> {
+        let hash = self.core.hash(&key);
+        let guard = pin();
+        let result = self
+            .core
+            .try_insert(hash, &mut StrongKey::new(key), value, &guard)
+            .map(|e| NonNull::from(e.value()))
+            .map_err(|(e, value)| (NonNull::from(e.value()), value));
+        match result {
+            Ok(v) => Ok(guarded(self, guard, Some(v)).expect("some")),
+            Err((current, value)) => Err(OccupiedError {
+                current: guarded(self, guard, Some(current)).expect("some"),
+                value,
+            }),
+        }
+    }
+
+    /// Removes `key`; returns its value through a [`Guarded`] (no clone).
+    ///
+    /// The value is dropped after an epoch grace period, not by `remove`: a
+    /// value that owns a resource (a channel sender, a file) keeps it open
+    /// until then. To release it at once, take it out of the value (for
+    /// instance store `Mutex<Option<T>>` and `take()` it from the returned
+    /// reference), or call [`reclaim`](Self::reclaim). See the crate docs,
+    /// "Recipes".
     ///
     /// # Examples
     /// ```
     /// let map = splitmap::SplitMap::new();
     /// map.insert(1, 5);
-    /// assert_eq!(map.remove(&1), Some(5));
-    /// assert_eq!(map.remove(&1), None);
+    /// assert_eq!(map.remove(&1).as_deref(), Some(&5));
+    /// assert!(map.remove(&1).is_none());
     /// ```
-    pub fn remove<Q>(&self, key: &Q) -> Option<V>
+    pub fn remove<Q>(&self, key: &Q) -> Option<Guarded<'_, V>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
-        V: Clone,
     {
+        self.remove_if(key, |_, _| true)
+    }
+
+    /// Removes `key` if `pred(&key, &value)` holds (atomically: no write to
+    /// the key can come between the test and the removal); returns the
+    /// removed value.
+    ///
+    /// # Examples
+    /// ```
+    /// let map = splitmap::SplitMap::new();
+    /// map.insert("job", 3);
+    /// assert!(map.remove_if("job", |_, left| *left == 0).is_none());
+    /// map.insert("job", 0);
+    /// assert_eq!(map.remove_if("job", |_, left| *left == 0).as_deref(), Some(&0));
+    /// ```
+    pub fn remove_if<Q>(
+        &self,
+        key: &Q,
+        mut pred: impl FnMut(&K, &V) -> bool,
+    ) -> Option<Guarded<'_, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.core.hash(key);
         let guard = pin();
-        self.remove_in(key, &guard).map(|e| e.value.clone())
+        let old = self
+            .core
+            .remove_if(
+                hash,
+                &mut BorrowedKey(key),
+                |e| pred(&e.key, &e.value),
+                &guard,
+            )
+            .map(|e| NonNull::from(e.value()));
+        guarded(self, guard, old)
     }
 
     /// Removes `key`; returns clones of the stored key and value.
@@ -533,60 +482,100 @@ where
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
+        let hash = self.core.hash(key);
         let guard = pin();
-        self.remove_in(key, &guard)
+        self.core
+            .remove_if(hash, &mut BorrowedKey(key), |_| true, &guard)
             .map(|e| (e.key.clone(), e.value.clone()))
     }
 
-    /// Replaces the value of an existing `key` with `f(&old)`; returns a
-    /// clone of the new value, or `None` (and does nothing) if absent.
+    /// Replaces the value of an existing `key` with `f(&old)`; returns the
+    /// new value, or `None` (and does nothing) if absent.
     ///
     /// `f` may run more than once if the value changes concurrently; only
     /// the result of its last run is stored. Concurrent updates of one key
-    /// never lose each other's effect.
+    /// never lose each other's effect. Needs `K: Clone`: the new value goes
+    /// into a new node, which carries its own copy of the key (use
+    /// [`update_or_insert`](Self::update_or_insert) or
+    /// [`compute`](Self::compute), which take the key by value, otherwise).
     ///
     /// # Examples
     /// ```
     /// let map = splitmap::SplitMap::new();
     /// map.insert("hits", 1);
-    /// assert_eq!(map.update("hits", |v| v + 1), Some(2));
-    /// assert_eq!(map.update("misses", |v| v + 1), None);
+    /// assert_eq!(map.update("hits", |v| v + 1).as_deref(), Some(&2));
+    /// assert!(map.update("misses", |v| v + 1).is_none());
     /// ```
-    pub fn update<Q, F>(&self, key: &Q, f: F) -> Option<V>
+    pub fn update<Q, F>(&self, key: &Q, f: F) -> Option<Guarded<'_, V>>
     where
         K: Borrow<Q> + Clone,
         Q: Hash + Eq + ?Sized,
         F: FnMut(&V) -> V,
-        V: Clone,
     {
+        let hash = self.core.hash(key);
         let guard = pin();
-        self.update_in(key, f, &guard).cloned()
+        let new = self
+            .core
+            .update(hash, &mut BorrowedKey(key), f, &guard)
+            .map(|e| NonNull::from(e.value()));
+        guarded(self, guard, new)
     }
 
-    /// Returns a clone of the value for `key`, inserting `f()` first if the
-    /// key is absent. `f` runs at most once, and only if the key was absent
-    /// when looked at (its value is dropped if another thread inserted the
-    /// key first).
+    /// Stores `f(&old)` if `key` is present, else `value`; returns the value
+    /// stored. `f` may run more than once under contention (only its last
+    /// result is stored). The stored key becomes `key`, as with `insert`.
+    ///
+    /// # Examples
+    /// ```
+    /// let hits = splitmap::SplitMap::new();
+    /// for page in ["/", "/about", "/"] {
+    ///     hits.update_or_insert(page, |n| n + 1, 1);
+    /// }
+    /// assert_eq!(hits.get("/"), Some(2));
+    /// ```
+    pub fn update_or_insert<F>(&self, key: K, f: F, value: V) -> Guarded<'_, V>
+    where
+        F: FnMut(&V) -> V,
+    {
+        let hash = self.core.hash(&key);
+        let guard = pin();
+        let stored = self
+            .core
+            .update_or_insert(hash, &mut StrongKey::new(key), f, value, &guard);
+        let stored = NonNull::from(stored.value());
+        guarded(self, guard, Some(stored)).expect("some")
+    }
+
+    /// Returns the value for `key`, inserting `f()` first if the key is
+    /// absent. `f` runs at most once, and only if the key was absent when
+    /// looked at (its value is dropped if another thread inserted the key
+    /// first). `.clone()` on the result clones the value.
     ///
     /// # Examples
     /// ```
     /// let map = splitmap::SplitMap::new();
-    /// assert_eq!(map.get_or_insert_with(1, || 10), 10);
-    /// assert_eq!(map.get_or_insert_with(1, || 20), 10);
+    /// assert_eq!(*map.get_or_insert_with(1, || 10), 10);
+    /// assert_eq!(*map.get_or_insert_with(1, || 20), 10);
+    /// let owned: i32 = map.get_or_insert_with(1, || 30).clone();
+    /// assert_eq!(owned, 10);
     /// ```
-    pub fn get_or_insert_with<F>(&self, key: K, f: F) -> V
+    pub fn get_or_insert_with<F>(&self, key: K, f: F) -> Guarded<'_, V>
     where
         F: FnOnce() -> V,
-        V: Clone,
     {
+        let hash = self.core.hash(&key);
         let guard = pin();
-        self.get_or_insert_with_in(key, f, &guard).clone()
+        let stored = self
+            .core
+            .get_or_insert_with(hash, &mut StrongKey::new(key), f, &guard);
+        let stored = NonNull::from(stored.value());
+        guarded(self, guard, Some(stored)).expect("some")
     }
 
     /// Computes the entry for `key` from its current value: `f(None)` if
     /// absent, `f(Some(&v))` if present. `Some(new)` stores `new`, `None`
-    /// removes the key (or leaves it absent). Returns a clone of the value
-    /// stored afterwards. Atomic for this key.
+    /// removes the key (or leaves it absent). Returns the value stored
+    /// afterwards. Atomic for this key.
     ///
     /// `f` may run more than once under contention; only its last result
     /// takes effect.
@@ -600,16 +589,20 @@ where
     /// }
     /// assert_eq!(map.get("a"), Some(2));
     /// // Remove when the count reaches zero.
-    /// assert_eq!(map.compute("b", |n| n.copied().filter(|&n| n > 1)), None);
+    /// assert!(map.compute("b", |n| n.copied().filter(|&n| n > 1)).is_none());
     /// assert!(!map.contains_key("b"));
     /// ```
-    pub fn compute<F>(&self, key: K, f: F) -> Option<V>
+    pub fn compute<F>(&self, key: K, f: F) -> Option<Guarded<'_, V>>
     where
         F: FnMut(Option<&V>) -> Option<V>,
-        V: Clone,
     {
+        let hash = self.core.hash(&key);
         let guard = pin();
-        self.compute_in(key, f, &guard).cloned()
+        let stored = self
+            .core
+            .compute(hash, &mut StrongKey::new(key), f, &guard)
+            .map(|e| NonNull::from(e.value()));
+        guarded(self, guard, stored)
     }
 
     /// Removes every entry for which `keep(&k, &v)` is false. Each removal is
@@ -627,7 +620,7 @@ where
         F: FnMut(&K, &V) -> bool,
     {
         let guard = pin();
-        self.raw.retain(|e| keep(&e.key, &e.value), &guard)
+        self.core.retain(|e| keep(&e.key, &e.value), &guard)
     }
 
     /// Removes every entry present when the walk reaches it. Not atomic as a
@@ -656,7 +649,7 @@ where
     /// assert!(map.capacity() >= 10_000);
     /// ```
     pub fn reserve(&self, additional: usize) {
-        self.raw.reserve(additional);
+        self.core.reserve(additional);
     }
 
     /// Runs the compaction walk now: one lock-free pass that unlinks
@@ -673,8 +666,7 @@ where
     /// assert_eq!(map.stats().compactions, 1);
     /// ```
     pub fn compact(&self) {
-        let guard = pin();
-        let _ = self.raw.compact(&guard);
+        self.core.compact();
     }
 
     /// Compacts and shrinks the directory as far as the contents allow,
@@ -691,42 +683,48 @@ where
     /// assert!(map.stats().directory_bytes < big);
     /// ```
     pub fn shrink_to_fit(&self) {
-        self.raw.shrink_to_fit();
+        self.core.shrink_to_fit();
     }
 
     /// Pushes reclamation along: pins and flushes this thread's deferred
     /// frees until the count of removed-but-not-yet-freed nodes stops
-    /// falling (bounded), and helps a pending shrink. Returns that count.
-    /// Nodes retired by other threads that are not pinning any more may
-    /// stay queued until those threads run again or exit.
+    /// falling (bounded), and helps a pending shrink. Returns that count:
+    /// 0 when everything this map removed has been freed. Nodes retired by
+    /// other threads that are not pinning any more may stay queued until
+    /// those threads run again or exit.
     ///
     /// # Examples
     /// ```
     /// let map: splitmap::SplitMap<u64, u64> = (0..1000).map(|i| (i, i)).collect();
     /// map.clear();
-    /// map.reclaim();
-    /// assert_eq!(map.len(), 0);
+    /// let left = map.reclaim();
+    /// assert_eq!(left, map.stats().retired_awaiting);
+    /// assert_eq!(left, 0); // this thread retired them all, and nobody is pinned
     /// ```
     pub fn reclaim(&self) -> usize {
-        self.raw.reclaim()
+        self.core.reclaim()
     }
 }
 
-impl<K, V, S> SplitMap<K, V, S> {
-    /// Counters describing contents, memory and history; O(1).
-    ///
-    /// # Examples
-    /// ```
-    /// let map = splitmap::SplitMap::new();
-    /// map.insert(1u8, 1u8);
-    /// map.remove(&1);
-    /// let s = map.stats();
-    /// assert_eq!((s.len, s.inserts, s.removes), (0, 1, 1));
-    /// ```
-    pub fn stats(&self) -> MapStats {
-        self.raw.raw_stats().into()
+/// The error of [`SplitMap::try_insert`] (and of the pinned and weak
+/// variants): the key was present. Holds the current value (`current`, a
+/// [`Guarded`] or a reference) and gives back the value that was not
+/// inserted.
+#[derive(Debug)]
+pub struct OccupiedError<R, V> {
+    /// The value already in the map.
+    pub current: R,
+    /// The value that was not inserted.
+    pub value: V,
+}
+
+impl<R, V> core::fmt::Display for OccupiedError<R, V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the key is already present")
     }
 }
+
+impl<R: core::fmt::Debug, V: core::fmt::Debug> std::error::Error for OccupiedError<R, V> {}
 
 #[cfg(loom)]
 impl<K, V, S> SplitMap<K, V, S> {
@@ -737,187 +735,6 @@ impl<K, V, S> SplitMap<K, V, S> {
     /// `loom-tests/tests/shrink.rs`). Returns false if no shrink is pending.
     #[doc(hidden)]
     pub fn loom_end_shrink_grace(&self) -> bool {
-        self.raw.loom_end_shrink_grace()
-    }
-}
-
-impl<K, V, S> SplitMap<K, V, S>
-where
-    K: Eq,
-{
-    /// Takes every entry out of the map, exclusively.
-    fn drain_exclusive(&mut self) -> Vec<(K, V)> {
-        self.raw
-            .take_all()
-            .into_iter()
-            .map(|e| (e.key, e.value))
-            .collect()
-    }
-}
-
-impl<K, V> Default for SplitMap<K, V, RandomState> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<K, V, S> fmt::Debug for SplitMap<K, V, S>
-where
-    K: Hash + Eq + Send + Sync + 'static + fmt::Debug,
-    V: Send + Sync + 'static + fmt::Debug,
-    S: BuildHasher,
-{
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let snapshot = self.snapshot();
-        f.debug_map().entries(snapshot.iter()).finish()
-    }
-}
-
-impl<K, V, S> Clone for SplitMap<K, V, S>
-where
-    K: Hash + Eq + Send + Sync + 'static + Clone,
-    V: Send + Sync + 'static + Clone,
-    S: BuildHasher + Clone,
-{
-    /// Copies the entries of a snapshot walk into a new map.
-    fn clone(&self) -> Self {
-        let new = SplitMap::with_capacity_and_hasher(self.len(), self.hasher.clone());
-        {
-            let snapshot = self.snapshot();
-            let target = new.pin();
-            for (k, v) in snapshot.iter() {
-                target.insert(k.clone(), v.clone());
-            }
-        }
-        new
-    }
-}
-
-impl<K, V, S> PartialEq for SplitMap<K, V, S>
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static + PartialEq,
-    S: BuildHasher,
-{
-    /// Equal if both hold the same keys with equal values, comparing one
-    /// snapshot of each (exact when neither map is being written).
-    fn eq(&self, other: &Self) -> bool {
-        let mine = self.snapshot();
-        let theirs = other.pin();
-        let mut count = 0usize;
-        for (k, v) in mine.iter() {
-            count += 1;
-            if theirs.get(k) != Some(v) {
-                return false;
-            }
-        }
-        count == other.snapshot().len()
-    }
-}
-
-impl<K, V, S> Eq for SplitMap<K, V, S>
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static + Eq,
-    S: BuildHasher,
-{
-}
-
-impl<K, V, S> FromIterator<(K, V)> for SplitMap<K, V, S>
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
-    S: BuildHasher + Default,
-{
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let iter = iter.into_iter();
-        let map = SplitMap::with_capacity_and_hasher(iter.size_hint().0, S::default());
-        (&map).extend(iter);
-        map
-    }
-}
-
-impl<K, V, S> Extend<(K, V)> for &SplitMap<K, V, S>
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
-    S: BuildHasher,
-{
-    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
-        let m = self.pin();
-        for (k, v) in iter {
-            m.insert(k, v);
-        }
-    }
-}
-
-impl<K, V, S> Extend<(K, V)> for SplitMap<K, V, S>
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
-    S: BuildHasher,
-{
-    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
-        (&*self).extend(iter);
-    }
-}
-
-impl<K, V, const N: usize> From<[(K, V); N]> for SplitMap<K, V, RandomState>
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
-{
-    fn from(entries: [(K, V); N]) -> Self {
-        entries.into_iter().collect()
-    }
-}
-
-impl<K, V, S> From<std::collections::HashMap<K, V, S>> for SplitMap<K, V, S>
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
-    S: BuildHasher + Clone,
-{
-    /// Moves the entries over, keeping the `HashMap`'s hasher.
-    fn from(map: std::collections::HashMap<K, V, S>) -> Self {
-        let new = SplitMap::with_capacity_and_hasher(map.len(), map.hasher().clone());
-        (&new).extend(map);
-        new
-    }
-}
-
-/// The owning iterator of a `SplitMap`, in split order.
-pub struct IntoIter<K, V> {
-    entries: std::vec::IntoIter<(K, V)>,
-}
-
-impl<K, V> Iterator for IntoIter<K, V> {
-    type Item = (K, V);
-    fn next(&mut self) -> Option<(K, V)> {
-        self.entries.next()
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.entries.size_hint()
-    }
-}
-
-impl<K, V> ExactSizeIterator for IntoIter<K, V> {}
-
-impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for IntoIter<K, V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.entries.as_slice()).finish()
-    }
-}
-
-impl<K: Eq, V, S> IntoIterator for SplitMap<K, V, S> {
-    type Item = (K, V);
-    type IntoIter = IntoIter<K, V>;
-
-    /// Moves every entry out (exclusive access: no other thread can hold the
-    /// map).
-    fn into_iter(mut self) -> IntoIter<K, V> {
-        IntoIter {
-            entries: self.drain_exclusive().into_iter(),
-        }
+        self.core.raw.loom_end_shrink_grace()
     }
 }

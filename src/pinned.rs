@@ -1,25 +1,31 @@
 //! `MapRef`: the pinned layer. One epoch pin for many operations, and
-//! results borrowed from the map (`&V`) instead of cloned.
+//! results borrowed from the map (`&V`) instead of cloned or guarded.
 //!
 //! References returned by a `MapRef` stay valid while the `MapRef` lives,
 //! even if the entry is removed or replaced meanwhile: a removed node is
 //! freed only after every pinned thread has unpinned. This module adds no
-//! logic of its own; it forwards to the `*_in` operations of `map.rs`.
+//! logic of its own; it hashes, picks the probe, and forwards to the
+//! operations core (`ops/`).
 
-use crate::map::SplitMap;
+use crate::entry::{BorrowedKey, MapEntry, StrongKey};
+use crate::map::OccupiedError;
+use crate::ops::keys::Entry;
+use crate::ops::Core;
 use crate::snapshot::Iter;
 use crate::sync::Guard;
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 
-/// A pinned handle to a [`SplitMap`]; see [`SplitMap::pin`].
+/// A pinned handle to a [`SplitMap`](crate::SplitMap); see
+/// [`SplitMap::pin`](crate::SplitMap::pin).
 ///
 /// While it lives, nothing the map removes can be freed (map-wide, and for
 /// every map sharing the global epoch), so hold it for a batch of work, not
-/// indefinitely.
+/// indefinitely. It is not `Send`: an epoch pin belongs to its thread (in
+/// async code, do not hold one across an `.await`).
 pub struct MapRef<'m, K, V, S> {
-    map: &'m SplitMap<K, V, S>,
+    core: &'m Core<MapEntry<K, V>, S>,
     guard: Guard,
 }
 
@@ -29,14 +35,50 @@ impl<K, V, S> fmt::Debug for MapRef<'_, K, V, S> {
     }
 }
 
+impl<'m, K, V, S> MapRef<'m, K, V, S> {
+    pub(crate) fn new(core: &'m Core<MapEntry<K, V>, S>, guard: Guard) -> Self {
+        MapRef { core, guard }
+    }
+
+    /// See [`SplitMap::len`](crate::SplitMap::len).
+    ///
+    /// # Examples
+    /// ```
+    /// let map = splitmap::SplitMap::new();
+    /// let m = map.pin();
+    /// m.insert(1, 1);
+    /// assert_eq!(m.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.core.len()
+    }
+
+    /// See [`SplitMap::is_empty`](crate::SplitMap::is_empty).
+    ///
+    /// # Examples
+    /// ```
+    /// let map: splitmap::SplitMap<u8, u8> = splitmap::SplitMap::new();
+    /// assert!(map.pin().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Reads (no `Send`/`'static` bound: they never drop an entry).
 impl<'m, K, V, S> MapRef<'m, K, V, S>
 where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
+    K: Hash + Eq,
     S: BuildHasher,
 {
-    pub(crate) fn new(map: &'m SplitMap<K, V, S>, guard: Guard) -> Self {
-        MapRef { map, guard }
+    #[inline]
+    fn find<Q>(&self, key: &Q) -> Option<&MapEntry<K, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.core.hash(key);
+        self.core.get(hash, &mut BorrowedKey(key), &self.guard)
     }
 
     /// The value for `key`.
@@ -54,7 +96,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.map.get_in(key, &self.guard).map(|e| &e.value)
+        self.find(key).map(|e| &e.value)
     }
 
     /// The stored key and value for `key`.
@@ -71,9 +113,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.map
-            .get_in(key, &self.guard)
-            .map(|e| (&e.key, &e.value))
+        self.find(key).map(|e| (&e.key, &e.value))
     }
 
     /// `true` if the map holds `key`.
@@ -91,9 +131,72 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.get(key).is_some()
+        self.find(key).is_some()
     }
 
+    /// Iterates the entries in split order; same guarantees as
+    /// [`Snapshot::iter`](crate::Snapshot::iter). `for (k, v) in &m` does
+    /// the same.
+    ///
+    /// # Examples
+    /// ```
+    /// let map = splitmap::SplitMap::new();
+    /// let m = map.pin();
+    /// m.insert(1, 1);
+    /// m.insert(2, 2);
+    /// assert_eq!(m.iter().count(), 2);
+    /// assert_eq!((&m).into_iter().count(), 2);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        Iter::new(self.core.iter(&self.guard))
+    }
+
+    /// Iterates the keys; see [`iter`](Self::iter).
+    ///
+    /// # Examples
+    /// ```
+    /// let map: splitmap::SplitMap<u32, ()> = (0..3).map(|i| (i, ())).collect();
+    /// let mut keys: Vec<u32> = map.pin().keys().copied().collect();
+    /// keys.sort();
+    /// assert_eq!(keys, [0, 1, 2]);
+    /// ```
+    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.iter().map(|(k, _)| k)
+    }
+
+    /// Iterates the values; see [`iter`](Self::iter).
+    ///
+    /// # Examples
+    /// ```
+    /// let map: splitmap::SplitMap<u32, u32> = (0..3).map(|i| (i, 1)).collect();
+    /// assert_eq!(map.pin().values().sum::<u32>(), 3);
+    /// ```
+    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.iter().map(|(_, v)| v)
+    }
+}
+
+impl<'a, K, V, S> IntoIterator for &'a MapRef<'_, K, V, S>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+{
+    type Item = (&'a K, &'a V);
+    type IntoIter = Iter<'a, K, V>;
+
+    fn into_iter(self) -> Iter<'a, K, V> {
+        self.iter()
+    }
+}
+
+/// Writes (removed entries are dropped later on any thread: `Send +
+/// 'static`).
+impl<'m, K, V, S> MapRef<'m, K, V, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    S: BuildHasher,
+{
     /// Inserts `key -> value`; returns the value it replaced.
     ///
     /// # Examples
@@ -104,7 +207,32 @@ where
     /// assert_eq!(m.insert(1, 'b'), Some(&'a'));
     /// ```
     pub fn insert(&self, key: K, value: V) -> Option<&V> {
-        self.map.insert_in(key, value, &self.guard)
+        let hash = self.core.hash(&key);
+        self.core
+            .insert(hash, &mut StrongKey::new(key), value, &self.guard)
+            .map(Entry::value)
+    }
+
+    /// Inserts only if `key` is absent; see
+    /// [`SplitMap::try_insert`](crate::SplitMap::try_insert).
+    ///
+    /// # Examples
+    /// ```
+    /// let map = splitmap::SplitMap::new();
+    /// let m = map.pin();
+    /// assert_eq!(m.try_insert(1, 'a').ok(), Some(&'a'));
+    /// let err = m.try_insert(1, 'b').unwrap_err();
+    /// assert_eq!((err.current, err.value), (&'a', 'b'));
+    /// ```
+    pub fn try_insert(&self, key: K, value: V) -> Result<&V, OccupiedError<&V, V>> {
+        let hash = self.core.hash(&key);
+        self.core
+            .try_insert(hash, &mut StrongKey::new(key), value, &self.guard)
+            .map(Entry::value)
+            .map_err(|(current, value)| OccupiedError {
+                current: current.value(),
+                value,
+            })
     }
 
     /// Removes `key`; returns its value.
@@ -121,7 +249,34 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.map.remove_in(key, &self.guard).map(|e| &e.value)
+        self.remove_entry(key).map(|(_, v)| v)
+    }
+
+    /// Removes `key` if `pred(&key, &value)` holds; see
+    /// [`SplitMap::remove_if`](crate::SplitMap::remove_if).
+    ///
+    /// # Examples
+    /// ```
+    /// let map = splitmap::SplitMap::new();
+    /// let m = map.pin();
+    /// m.insert(1, 0);
+    /// assert_eq!(m.remove_if(&1, |_, v| *v > 0), None);
+    /// assert_eq!(m.remove_if(&1, |_, v| *v == 0), Some(&0));
+    /// ```
+    pub fn remove_if<Q>(&self, key: &Q, mut pred: impl FnMut(&K, &V) -> bool) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.core.hash(key);
+        self.core
+            .remove_if(
+                hash,
+                &mut BorrowedKey(key),
+                |e| pred(&e.key, &e.value),
+                &self.guard,
+            )
+            .map(Entry::value)
     }
 
     /// Removes `key`; returns the stored key and value.
@@ -138,13 +293,15 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.map
-            .remove_in(key, &self.guard)
+        let hash = self.core.hash(key);
+        self.core
+            .remove_if(hash, &mut BorrowedKey(key), |_| true, &self.guard)
             .map(|e| (&e.key, &e.value))
     }
 
     /// Replaces the value of an existing key with `f(&old)`; returns the new
-    /// value. `f` may run more than once. See [`SplitMap::update`].
+    /// value. `f` may run more than once. See
+    /// [`SplitMap::update`](crate::SplitMap::update).
     ///
     /// # Examples
     /// ```
@@ -159,11 +316,34 @@ where
         Q: Hash + Eq + ?Sized,
         F: FnMut(&V) -> V,
     {
-        self.map.update_in(key, f, &self.guard)
+        let hash = self.core.hash(key);
+        self.core
+            .update(hash, &mut BorrowedKey(key), f, &self.guard)
+            .map(Entry::value)
+    }
+
+    /// Stores `f(&old)` if `key` is present, else `value`; returns the value
+    /// stored. See [`SplitMap::update_or_insert`](crate::SplitMap::update_or_insert).
+    ///
+    /// # Examples
+    /// ```
+    /// let map = splitmap::SplitMap::new();
+    /// let m = map.pin();
+    /// assert_eq!(m.update_or_insert("a", |n| n + 1, 1), &1);
+    /// assert_eq!(m.update_or_insert("a", |n| n + 1, 1), &2);
+    /// ```
+    pub fn update_or_insert<F>(&self, key: K, f: F, value: V) -> &V
+    where
+        F: FnMut(&V) -> V,
+    {
+        let hash = self.core.hash(&key);
+        self.core
+            .update_or_insert(hash, &mut StrongKey::new(key), f, value, &self.guard)
+            .value()
     }
 
     /// The value for `key`, inserting `f()` first if absent.
-    /// See [`SplitMap::get_or_insert_with`].
+    /// See [`SplitMap::get_or_insert_with`](crate::SplitMap::get_or_insert_with).
     ///
     /// # Examples
     /// ```
@@ -175,11 +355,15 @@ where
     where
         F: FnOnce() -> V,
     {
-        self.map.get_or_insert_with_in(key, f, &self.guard)
+        let hash = self.core.hash(&key);
+        self.core
+            .get_or_insert_with(hash, &mut StrongKey::new(key), f, &self.guard)
+            .value()
     }
 
-    /// Computes the entry for `key`; see [`SplitMap::compute`]. Returns the
-    /// value stored afterwards.
+    /// Computes the entry for `key`; see
+    /// [`SplitMap::compute`](crate::SplitMap::compute). Returns the value
+    /// stored afterwards.
     ///
     /// # Examples
     /// ```
@@ -191,11 +375,14 @@ where
     where
         F: FnMut(Option<&V>) -> Option<V>,
     {
-        self.map.compute_in(key, f, &self.guard)
+        let hash = self.core.hash(&key);
+        self.core
+            .compute(hash, &mut StrongKey::new(key), f, &self.guard)
+            .map(Entry::value)
     }
 
     /// Removes every entry for which `keep` is false; see
-    /// [`SplitMap::retain`].
+    /// [`SplitMap::retain`](crate::SplitMap::retain).
     ///
     /// # Examples
     /// ```
@@ -209,10 +396,10 @@ where
     where
         F: FnMut(&K, &V) -> bool,
     {
-        self.map.raw.retain(|e| keep(&e.key, &e.value), &self.guard)
+        self.core.retain(|e| keep(&e.key, &e.value), &self.guard)
     }
 
-    /// Removes every entry; see [`SplitMap::clear`].
+    /// Removes every entry; see [`SplitMap::clear`](crate::SplitMap::clear).
     ///
     /// # Examples
     /// ```
@@ -224,44 +411,5 @@ where
     /// ```
     pub fn clear(&self) {
         self.retain(|_, _| false);
-    }
-
-    /// See [`SplitMap::len`].
-    ///
-    /// # Examples
-    /// ```
-    /// let map = splitmap::SplitMap::new();
-    /// let m = map.pin();
-    /// m.insert(1, 1);
-    /// assert_eq!(m.len(), 1);
-    /// ```
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// See [`SplitMap::is_empty`].
-    ///
-    /// # Examples
-    /// ```
-    /// let map: splitmap::SplitMap<u8, u8> = splitmap::SplitMap::new();
-    /// assert!(map.pin().is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
-    /// Iterates the entries in split order; same guarantees as
-    /// [`Snapshot::iter`](crate::Snapshot::iter).
-    ///
-    /// # Examples
-    /// ```
-    /// let map = splitmap::SplitMap::new();
-    /// let m = map.pin();
-    /// m.insert(1, 1);
-    /// m.insert(2, 2);
-    /// assert_eq!(m.iter().count(), 2);
-    /// ```
-    pub fn iter(&self) -> Iter<'_, K, V> {
-        Iter::new(self.map.raw.iter(&self.guard))
     }
 }

@@ -1,9 +1,10 @@
-//! `Snapshot`: an RCU-style read view under one epoch guard, and the
-//! iterators built on it.
+//! `Snapshot`: a live, weakly consistent walk over the map under one epoch
+//! guard (RCU-style: readers never block writers), and the iterators built
+//! on it.
 //!
-//! A walk follows the single split-ordered list from its head, so it never
-//! waits for a resize (growth and shrink never move nodes) and never blocks a
-//! writer. Guarantees of [`Snapshot::iter`]:
+//! It is not a frozen copy. A walk follows the single split-ordered list
+//! from its head, so it never waits for a resize (growth and shrink never
+//! move nodes) and never blocks a writer. Guarantees of [`Snapshot::iter`]:
 //! - no key is yielded twice (a replaced value's new node follows the old
 //!   one; the walk remembers the keys of the current equal-`so_key` run);
 //! - every key present for the whole walk is yielded;
@@ -12,18 +13,22 @@
 //! This module reads only; it never unlinks or frees anything.
 
 use crate::entry::MapEntry;
-use crate::map::SplitMap;
+use crate::ops::Core;
 use crate::raw::RawIter;
 use crate::sync::Guard;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 
-/// A read view of a [`SplitMap`]; see [`SplitMap::snapshot`].
+/// A live, weakly consistent view of a [`SplitMap`](crate::SplitMap) for
+/// iteration; see [`SplitMap::snapshot`](crate::SplitMap::snapshot).
 ///
-/// While it lives, nothing removed from any map can be freed, so iterate and
-/// drop it.
+/// Not a copy: each walk ([`iter`](Self::iter), [`len`](Self::len), ...)
+/// reads the map as it is while it walks. Every key present for the whole
+/// walk is seen exactly once; keys written during it may or may not be.
+/// While it lives, nothing removed from any map can be freed (it holds an
+/// epoch pin), so iterate and drop it. It is not `Send`.
 pub struct Snapshot<'m, K, V, S> {
-    map: &'m SplitMap<K, V, S>,
+    core: &'m Core<MapEntry<K, V>, S>,
     guard: Guard,
 }
 
@@ -35,12 +40,11 @@ impl<K, V, S> fmt::Debug for Snapshot<'_, K, V, S> {
 
 impl<'m, K, V, S> Snapshot<'m, K, V, S>
 where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
+    K: Hash + Eq,
     S: BuildHasher,
 {
-    pub(crate) fn new(map: &'m SplitMap<K, V, S>, guard: Guard) -> Self {
-        Snapshot { map, guard }
+    pub(crate) fn new(core: &'m Core<MapEntry<K, V>, S>, guard: Guard) -> Self {
+        Snapshot { core, guard }
     }
 
     /// Iterates `(&key, &value)` in split order.
@@ -54,7 +58,7 @@ where
     /// assert_eq!(pairs, [(0, 0), (1, 1), (2, 4), (3, 9)]);
     /// ```
     pub fn iter(&self) -> Iter<'_, K, V> {
-        Iter::new(self.map.raw.iter(&self.guard))
+        Iter::new(self.core.iter(&self.guard))
     }
 
     /// Iterates the keys.
@@ -79,8 +83,10 @@ where
         self.iter().map(|(_, v)| v)
     }
 
-    /// The number of entries, counted by a walk (exact for a quiescent map;
-    /// the entries the walk saw otherwise). O(n).
+    /// The number of entries a walk yields: `self.iter().count()`, so it
+    /// agrees with `iter()` (exact for a quiescent map; under concurrent
+    /// writes, what that walk saw). O(n); for the O(1) counter use
+    /// [`SplitMap::len`](crate::SplitMap::len).
     ///
     /// # Examples
     /// ```
@@ -100,6 +106,19 @@ where
     /// ```
     pub fn is_empty(&self) -> bool {
         self.iter().next().is_none()
+    }
+}
+
+impl<'a, K, V, S> IntoIterator for &'a Snapshot<'_, K, V, S>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+{
+    type Item = (&'a K, &'a V);
+    type IntoIter = Iter<'a, K, V>;
+
+    fn into_iter(self) -> Iter<'a, K, V> {
+        self.iter()
     }
 }
 

@@ -30,7 +30,7 @@ fn delete_all_then_compact_returns_to_empty() {
     let stats_full = map.stats();
     assert_eq!(stats_full.len, n as usize);
     for i in 0..n {
-        assert_eq!(map.remove(&i), Some(i));
+        assert_eq!(map.remove(&i).as_deref(), Some(&i));
     }
     map.shrink_to_fit();
     map.reclaim();

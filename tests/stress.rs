@@ -117,7 +117,7 @@ fn get_or_insert_with_agrees_on_one_value() {
             let handles: Vec<_> = (0..4u64)
                 .map(|t| {
                     let map = &map;
-                    s.spawn(move || (0..n).map(|k| map.get_or_insert_with(k, || t)).collect())
+                    s.spawn(move || (0..n).map(|k| *map.get_or_insert_with(k, || t)).collect())
                 })
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
@@ -158,7 +158,7 @@ fn tokens_are_conserved() {
                             } else {
                                 let k = rng.gen_range(0..TOKENS);
                                 if let Some(v) = map.remove(&k) {
-                                    assert_eq!(v, k);
+                                    assert_eq!(*v, k);
                                     mine.push(k);
                                 }
                             }
@@ -200,7 +200,7 @@ fn replace_racing_remove_never_resurrects() {
                     }
                     applied
                 });
-                let remover = s.spawn(move || m.remove(&k));
+                let remover = s.spawn(move || m.remove(&k).map(|v| *v));
                 let applied = updater.join().unwrap();
                 let removed = remover.join().unwrap();
                 // The remove took the value after some prefix of the updates.

@@ -222,8 +222,8 @@ fn writes_purge_dead_entries_they_meet_and_never_revive() {
         assert_eq!(map.get("k"), Some(2));
         let s = map.stats();
         assert_eq!((s.len, s.purged), (1, 1), "{setup:?}: {s:?}");
-        assert_eq!(map.get_or_insert_with(Arc::clone(&k2), || 9), 2);
-        assert_eq!(map.remove("k"), Some(2));
+        assert_eq!(*map.get_or_insert_with(Arc::clone(&k2), || 9), 2);
+        assert_eq!(map.remove("k").as_deref(), Some(&2));
         assert_eq!(map.len(), 0);
     }
 }
@@ -342,7 +342,7 @@ fn gated_lookup(remove: bool) {
         let m = Arc::clone(&map);
         let reader = thread::spawn(move || {
             let got = if remove {
-                m.remove(&lookup)
+                m.remove(&lookup).map(|v| v.clone())
             } else {
                 m.get(&lookup)
             };
@@ -360,9 +360,12 @@ fn gated_lookup(remove: bool) {
             "K dropped once, by the reader"
         );
         assert_eq!(reentered.load(Ordering::Relaxed), 1);
+        // `get` clones inside the operation, before K may die; `remove`
+        // hands back a `Guarded` reference, cloned by the caller after the
+        // operation (and K's drop) is over.
         assert_eq!(
             *seen_at_drop.lock().unwrap(),
-            Some((1, u64::from(remove))),
+            Some((usize::from(!remove), u64::from(remove))),
             "{setup:?}: K dropped before the operation was done with the entry"
         );
         assert!(map.get(&Gated::probe(7)).is_none(), "dead after the drop");
@@ -496,7 +499,7 @@ fn equal_but_distinct_keys_by_value() {
         assert!(!Arc::ptr_eq(&k1, &k2));
         assert_eq!(map.insert(Arc::clone(&k1), 1), None);
         // One key: the second insert replaces value and stored key.
-        assert_eq!(map.insert(Arc::clone(&k2), 2), Some(1));
+        assert_eq!(map.insert(Arc::clone(&k2), 2).as_deref(), Some(&1));
         assert_eq!(map.live_len(), 1);
         let (stored, v) = map.snapshot().iter().map(|(k, v)| (k, *v)).next().unwrap();
         assert!(
@@ -511,7 +514,7 @@ fn equal_but_distinct_keys_by_value() {
         // get_or_insert_with keeps the existing stored key.
         let k3 = Arc::new("same".to_string());
         map.get_or_insert_with(Arc::clone(&k3), || 3);
-        assert_eq!(map.get_or_insert_with(Arc::clone(&k1), || 4), 3);
+        assert_eq!(*map.get_or_insert_with(Arc::clone(&k1), || 4), 3);
         drop(k1);
         assert_eq!(map.get("same"), Some(3), "stored key is still k3");
         drop(k3);
@@ -527,7 +530,11 @@ fn equal_but_distinct_keys_by_identity() {
         let k2 = Arc::new("same".to_string());
         assert_eq!(map.insert(Arc::clone(&k1), 1), None);
         assert_eq!(map.insert(Arc::clone(&k2), 2), None, "{setup:?}: two keys");
-        assert_eq!(map.insert(Arc::clone(&k2), 3), Some(2), "same Arc replaces");
+        assert_eq!(
+            map.insert(Arc::clone(&k2), 3).as_deref(),
+            Some(&2),
+            "same Arc replaces"
+        );
         assert_eq!(map.live_len(), 2);
         assert_eq!((map.get(&k1), map.get(&k2)), (Some(1), Some(3)));
         drop(k1);
@@ -549,7 +556,7 @@ fn retain_update_and_clear_skip_dead_entries() {
             map.insert(Arc::clone(k), 0);
         }
         for k in keys.iter().take(50) {
-            assert_eq!(map.update(&**k, |v| v + 1), Some(1));
+            assert_eq!(map.update(&**k, |v| v + 1).as_deref(), Some(&1));
         }
         let kept: Vec<_> = keys.into_iter().skip(25).collect(); // 0..25 die
         let mut visited = 0;
@@ -586,7 +593,7 @@ impl WeakLike for WeakKeyMap<u64, Tracked, TestHasher> {
         self.get(&**k)
     }
     fn take(&self, k: &Arc<u64>) -> Option<Tracked> {
-        self.remove(&**k)
+        self.remove(&**k).map(|v| v.clone())
     }
     fn purge(&self) -> usize {
         self.purge_dead()
@@ -603,7 +610,7 @@ impl WeakLike for WeakIdentityMap<u64, Tracked, TestHasher> {
         self.get(k)
     }
     fn take(&self, k: &Arc<u64>) -> Option<Tracked> {
-        self.remove(k)
+        self.remove(k).map(|v| v.clone())
     }
     fn purge(&self) -> usize {
         self.purge_dead()

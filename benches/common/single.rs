@@ -89,7 +89,9 @@ impl SingleMap for Split {
         keys.iter().map(|k| self.0.get(k).unwrap_or(1)).sum()
     }
     fn remove_all(&mut self, keys: &[u64]) -> u64 {
-        keys.iter().map(|k| self.0.remove(k).unwrap_or(1)).sum()
+        keys.iter()
+            .map(|k| self.0.remove(k).map_or(1, |v| *v))
+            .sum()
     }
 }
 

@@ -175,6 +175,12 @@ impl<E> RawMap<E> {
         self.counters.len()
     }
 
+    /// Lets automatic shrinking go down to `1 << log2` buckets again (for
+    /// maps pre-sized for a bulk build, which promise nothing about later).
+    pub(crate) fn lower_shrink_floor(&self, log2: u32) {
+        self.dir.set_floor_log2(log2);
+    }
+
     /// Entries the current bucket count holds before the next growth.
     pub(crate) fn capacity(&self) -> usize {
         (1usize << self.dir.state().log2()) * self.load_factor
@@ -236,7 +242,9 @@ impl<E> RawMap<E> {
     }
 }
 
-impl<E: RawEntry + Send + 'static> RawMap<E> {
+/// Reads: they never write shared memory, retire or drop an entry, so they
+/// need no `Send`/`'static` bound on the entry.
+impl<E: RawEntry> RawMap<E> {
     /// Read-only lookup. Never writes to shared memory.
     #[inline]
     pub(crate) fn get<'g>(
@@ -251,6 +259,29 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
         unsafe { lookup(start, data_so_key(hash), matcher, guard) }
     }
 
+    /// The start node for a read of `hash`: its bucket's sentinel if linked,
+    /// else the nearest linked ancestor. Never allocates or links.
+    #[inline]
+    fn read_start<'g>(&'g self, hash: u64, guard: &'g Guard) -> &'g Link {
+        let mut bucket = bucket_of(hash, self.dir.state().log2());
+        loop {
+            if let Some(slot) = self.dir.slot(bucket, guard) {
+                if slot.next.load(Ordering::Acquire, guard).tag() & SENTINEL_LINKED != 0 {
+                    return slot;
+                }
+            }
+            bucket = parent_bucket(bucket); // bucket 0 is always linked
+        }
+    }
+
+    /// Iterates live entries in split order under `guard`.
+    pub(crate) fn iter<'g>(&'g self, guard: &'g Guard) -> RawIter<'g, E> {
+        // SAFETY: the head of this map's list; its data nodes are `Node<E>`.
+        unsafe { RawIter::new(self.dir.head(guard), guard) }
+    }
+}
+
+impl<E: RawEntry + Send + 'static> RawMap<E> {
     /// The one write primitive: looks up the key, asks `decide` what to do
     /// with the current entry (`None` if absent) and does it atomically.
     ///
@@ -415,21 +446,6 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
                 // `so_key` and unlinks the marked ones.
                 unsafe { search::<E, _>(start, so_key, &mut |_| Match::NotEqual, self, guard) };
             }
-        }
-    }
-
-    /// The start node for a read of `hash`: its bucket's sentinel if linked,
-    /// else the nearest linked ancestor. Never allocates or links.
-    #[inline]
-    fn read_start<'g>(&'g self, hash: u64, guard: &'g Guard) -> &'g Link {
-        let mut bucket = bucket_of(hash, self.dir.state().log2());
-        loop {
-            if let Some(slot) = self.dir.slot(bucket, guard) {
-                if slot.next.load(Ordering::Acquire, guard).tag() & SENTINEL_LINKED != 0 {
-                    return slot;
-                }
-            }
-            bucket = parent_bucket(bucket); // bucket 0 is always linked
         }
     }
 
@@ -692,8 +708,11 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
                 }
                 continue;
             }
+            // Free what is queued first: a compaction that emptied a big map
+            // (a purge of dead keys, a clear) queues many deferred frees
+            // ahead of the shrink's grace closure.
+            self.reclaim();
             let guard = pin();
-            guard.flush();
             while self.help_pending_shrink(self.dir.state(), &guard) {}
         }
     }
@@ -830,12 +849,6 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
             guard,
         );
         usize::from(matches!(outcome, Outcome::Removed(_)))
-    }
-
-    /// Iterates live entries in split order under `guard`.
-    pub(crate) fn iter<'g>(&'g self, guard: &'g Guard) -> RawIter<'g, E> {
-        // SAFETY: the head of this map's list; its data nodes are `Node<E>`.
-        unsafe { RawIter::new(self.dir.head(guard), guard) }
     }
 }
 

@@ -1,12 +1,14 @@
-//! The entry payload of the weak-key maps' nodes, and the probes that
-//! compare a stored weak key with the key an operation looks for.
+//! The entry kind of the weak-key maps, and the probes that compare a
+//! stored weak key with the key an operation looks for.
 //!
-//! A probe that upgrades a stored `Weak<K>` keeps the resulting `Arc<K>` in
-//! a [`KeepAlive`] owned by the calling operation, so if that `Arc` turns out
-//! to be the last one, `K`'s destructor runs when the operation has finished
-//! with the entry (after its CAS, after the value was cloned), never inside
-//! a list traversal.
+//! A probe that upgrades a stored `Weak<K>` keeps the resulting `Arc<K>`
+//! until the probe itself is dropped, which the calling operation does after
+//! it is done with the entry (after its CAS, after the value was cloned or
+//! the closure ran), so if that `Arc` was the last one, `K`'s destructor
+//! never runs inside a list traversal.
 
+use super::mode::WeakProbe;
+use crate::ops::keys::{Entry, OwnedKey, Probe, Rebuild};
 use crate::raw::{Match, RawEntry};
 use core::alloc::Layout;
 use core::borrow::Borrow;
@@ -45,6 +47,26 @@ impl<K, V> RawEntry for WeakEntry<K, V> {
     }
 }
 
+impl<K, V> Entry for WeakEntry<K, V> {
+    type Value = V;
+
+    #[inline]
+    fn value(&self) -> &V {
+        &self.value
+    }
+}
+
+impl<K, V> Rebuild for WeakEntry<K, V> {
+    /// Keeps the stored key (another `Weak` of the same allocation).
+    #[inline]
+    fn rebuild(&self, value: V) -> Self {
+        WeakEntry {
+            key: self.key.clone(),
+            value,
+        }
+    }
+}
+
 /// Heap bytes of the `Arc<K>` allocation a dead `Weak<K>` keeps alive: the
 /// two reference counts plus `K`, padded (std's layout today).
 pub(crate) fn arc_allocation_bytes<K>() -> usize {
@@ -53,118 +75,143 @@ pub(crate) fn arc_allocation_bytes<K>() -> usize {
         .map_or(0, |(l, _)| l.pad_to_align().size())
 }
 
-/// Upgraded keys an operation holds until it is done with the entries.
-pub(crate) struct KeepAlive<K> {
-    first: Option<Arc<K>>,
-    rest: Vec<Arc<K>>,
-}
-
-impl<K> KeepAlive<K> {
+/// A weak probe as a borrowed-key probe of the operations core.
+impl<K, V, P: WeakProbe<K>> Probe<WeakEntry<K, V>> for P {
     #[inline]
-    pub(crate) fn new() -> Self {
-        KeepAlive {
-            first: None,
-            rest: Vec::new(),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn hold(&mut self, key: Arc<K>) {
-        if self.first.is_none() {
-            self.first = Some(key);
-        } else {
-            self.rest.push(key);
-        }
+    fn probe(&mut self, stored: &WeakEntry<K, V>) -> Match {
+        to_match(self.probe_weak(&stored.key))
     }
 }
 
-/// How an operation's key compares with stored entries.
-pub(crate) trait Probe<K> {
-    fn probe(&mut self, stored: &Weak<K>) -> Match;
+#[inline]
+fn to_match(answer: Option<bool>) -> Match {
+    match answer {
+        None => Match::Dead,
+        Some(true) => Match::Equal,
+        Some(false) => Match::NotEqual,
+    }
+}
+
+/// An owned key of a weak map: the caller's `Arc<K>` (which keeps the key
+/// alive for the whole operation) and the probe that compares with it. The
+/// entry holds only a `Weak`, so the key never moves and a pending entry
+/// needs no special handling.
+pub(crate) struct WeakOwnedKey<'k, K, P> {
+    key: &'k Arc<K>,
+    probe: P,
+}
+
+impl<'k, K, P> WeakOwnedKey<'k, K, P> {
+    #[inline]
+    pub(crate) fn new(key: &'k Arc<K>, probe: P) -> Self {
+        WeakOwnedKey { key, probe }
+    }
+}
+
+impl<K, V, P: WeakProbe<K>> OwnedKey<WeakEntry<K, V>> for WeakOwnedKey<'_, K, P> {
+    #[inline]
+    fn probe(&mut self, stored: &WeakEntry<K, V>, _pending: Option<&WeakEntry<K, V>>) -> Match {
+        to_match(self.probe.probe_weak(&stored.key))
+    }
+
+    #[inline]
+    fn make(&mut self, value: V) -> WeakEntry<K, V> {
+        WeakEntry::new(self.key, value)
+    }
+
+    #[inline]
+    fn restore(&mut self, pending: WeakEntry<K, V>) -> V {
+        pending.value
+    }
 }
 
 /// Equality semantics: upgrade, then `==`. A stored key that cannot be
-/// upgraded is `Dead`.
-pub(crate) struct ByValue<'q, K, Q: ?Sized> {
+/// upgraded is dead.
+pub struct ValueProbe<'q, K, Q: ?Sized> {
     key: &'q Q,
     /// The allocation of the caller's own `Arc<K>`, when it has one: an entry
     /// holding it matches without an upgrade (the caller keeps it alive).
     own: *const K,
-    held: KeepAlive<K>,
+    /// Keys this probe upgraded, released when the probe is dropped.
+    held: Vec<Arc<K>>,
 }
 
-impl<'q, K, Q: ?Sized> ByValue<'q, K, Q> {
+impl<'q, K, Q: ?Sized> ValueProbe<'q, K, Q> {
     #[inline]
     pub(crate) fn borrowed(key: &'q Q) -> Self {
-        ByValue {
+        ValueProbe {
             key,
             own: core::ptr::null(),
-            held: KeepAlive::new(),
+            held: Vec::new(),
         }
     }
 }
 
-impl<'q, K> ByValue<'q, K, K> {
+impl<'q, K> ValueProbe<'q, K, K> {
     #[inline]
     pub(crate) fn owned(key: &'q Arc<K>) -> Self {
-        ByValue {
+        ValueProbe {
             key,
             own: Arc::as_ptr(key),
-            held: KeepAlive::new(),
+            held: Vec::new(),
         }
     }
 }
 
-impl<K, Q> Probe<K> for ByValue<'_, K, Q>
+impl<K, Q> WeakProbe<K> for ValueProbe<'_, K, Q>
 where
     K: Borrow<Q>,
     Q: Eq + ?Sized,
 {
     #[inline]
-    fn probe(&mut self, stored: &Weak<K>) -> Match {
+    fn probe_weak(&mut self, stored: &Weak<K>) -> Option<bool> {
         if core::ptr::eq(stored.as_ptr(), self.own) {
-            return Match::Equal;
+            return Some(true);
         }
-        match stored.upgrade() {
-            None => Match::Dead,
-            Some(k) => {
-                let m = if (*k).borrow() == self.key {
-                    Match::Equal
-                } else {
-                    Match::NotEqual
-                };
-                self.held.hold(k);
-                m
-            }
-        }
+        let key = stored.upgrade()?;
+        let equal = (*key).borrow() == self.key;
+        self.held.push(key);
+        Some(equal)
+    }
+}
+
+impl<K, Q: ?Sized> core::fmt::Debug for ValueProbe<'_, K, Q> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ValueProbe").finish_non_exhaustive()
     }
 }
 
 /// Identity semantics: the same allocation. The caller's `Arc` is alive, so
 /// an entry with its address is alive too (our `Weak` pins the allocation,
 /// so the address cannot belong to a dead key); no upgrade is needed.
-pub(crate) struct ByIdentity<K> {
+pub struct IdentityProbe<K> {
     ptr: *const K,
 }
 
-impl<K> ByIdentity<K> {
+impl<K> IdentityProbe<K> {
     #[inline]
     pub(crate) fn new(key: &Arc<K>) -> Self {
-        ByIdentity {
+        IdentityProbe {
             ptr: Arc::as_ptr(key),
         }
     }
 }
 
-impl<K> Probe<K> for ByIdentity<K> {
+impl<K> core::fmt::Debug for IdentityProbe<K> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("IdentityProbe").finish_non_exhaustive()
+    }
+}
+
+impl<K> WeakProbe<K> for IdentityProbe<K> {
     #[inline]
-    fn probe(&mut self, stored: &Weak<K>) -> Match {
+    fn probe_weak(&mut self, stored: &Weak<K>) -> Option<bool> {
         if core::ptr::eq(stored.as_ptr(), self.ptr) {
-            Match::Equal
+            Some(true)
         } else if stored.strong_count() == 0 {
-            Match::Dead
+            None
         } else {
-            Match::NotEqual
+            Some(false)
         }
     }
 }

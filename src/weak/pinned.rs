@@ -1,6 +1,8 @@
-//! The pinned layer of the weak-key maps: `pin()` returns a handle that
-//! pins the epoch once for many operations and hands out `&V` instead of
-//! clones, like `SplitMap::pin`. It forwards to `WeakCore`; it adds no logic.
+//! The pinned layer of the weak maps: `pin()` returns a handle that pins the
+//! epoch once for many operations and hands out `&V` instead of clones or
+//! guarded references, like `SplitMap::pin`. One handle type for every mode;
+//! the borrowed-key lookups, whose signatures differ by mode, are in
+//! `by_value.rs` and `by_identity.rs`. Forwards to the operations core.
 //!
 //! Keys a lookup had to upgrade are released before a method returns (so a
 //! key whose last `Arc` the lookup held dies inside the call, after the
@@ -8,44 +10,36 @@
 //! either way, because a dead or removed entry is freed only after every
 //! pinned thread has unpinned.
 
-use super::entry::{ByIdentity, ByValue};
-use super::{WeakIdentityMap, WeakKeyMap};
-use crate::sync::Guard;
-use core::borrow::Borrow;
+use super::entry::{WeakEntry, WeakOwnedKey};
+use super::map::retain_live;
+use super::mode::{KeyMode, WeakProbe};
+use super::WeakMap;
+use crate::map::OccupiedError;
+use crate::ops::keys::Entry;
+use crate::ops::Core;
+use crate::sync::{pin, Guard};
 use core::fmt;
-use core::hash::{BuildHasher, Hash};
+use core::hash::BuildHasher;
+use core::marker::PhantomData;
 use std::sync::Arc;
 
-/// A pinned handle to a [`WeakKeyMap`]; see [`WeakKeyMap::pin`].
-pub struct WeakKeyMapRef<'m, K, V, S> {
-    map: &'m WeakKeyMap<K, V, S>,
+/// A pinned handle to a [`WeakMap`]; see [`WeakMap::pin`].
+///
+/// While it lives, nothing removed from any map can be freed, so hold it for
+/// a batch of work. It is not `Send`.
+pub struct WeakMapRef<'m, K, V, S, M> {
+    core: &'m Core<WeakEntry<K, V>, S>,
     guard: Guard,
+    _mode: PhantomData<M>,
 }
 
-/// A pinned handle to a [`WeakIdentityMap`]; see [`WeakIdentityMap::pin`].
-pub struct WeakIdentityMapRef<'m, K, V, S> {
-    map: &'m WeakIdentityMap<K, V, S>,
-    guard: Guard,
-}
-
-impl<K, V, S> fmt::Debug for WeakKeyMapRef<'_, K, V, S> {
+impl<K, V, S, M> fmt::Debug for WeakMapRef<'_, K, V, S, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WeakKeyMapRef").finish_non_exhaustive()
+        f.debug_struct("WeakMapRef").finish_non_exhaustive()
     }
 }
 
-impl<K, V, S> fmt::Debug for WeakIdentityMapRef<'_, K, V, S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WeakIdentityMapRef").finish_non_exhaustive()
-    }
-}
-
-impl<K, V, S> WeakKeyMap<K, V, S>
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
-    S: BuildHasher,
-{
+impl<K, V, S, M> WeakMap<K, V, S, M> {
     /// Pins the epoch once and returns a handle whose operations return
     /// references (no clones), valid while the handle lives. Hold it for a
     /// batch of work: while it lives nothing removed can be freed.
@@ -59,63 +53,65 @@ where
     /// m.insert(Arc::clone(&key), vec![1, 2]);
     /// assert_eq!(m.get("k").map(Vec::len), Some(2));
     /// ```
-    pub fn pin(&self) -> WeakKeyMapRef<'_, K, V, S> {
-        WeakKeyMapRef {
-            map: self,
-            guard: crate::sync::pin(),
+    pub fn pin(&self) -> WeakMapRef<'_, K, V, S, M> {
+        WeakMapRef {
+            core: self.core(),
+            guard: pin(),
+            _mode: PhantomData,
         }
     }
 }
 
-impl<K, V, S> WeakKeyMapRef<'_, K, V, S>
+impl<'m, K, V, S, M> WeakMapRef<'m, K, V, S, M> {
+    pub(super) fn core(&self) -> &'m Core<WeakEntry<K, V>, S> {
+        self.core
+    }
+}
+
+/// The borrowed-key operations once for every mode (see `map.rs`).
+impl<K, V, S, M> WeakMapRef<'_, K, V, S, M>
 where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
-    S: BuildHasher,
+    K: Send + Sync + 'static,
+    V: Send + 'static,
 {
-    /// The value for a live key equal to `key`.
-    ///
-    /// # Examples
-    /// ```
-    /// use std::sync::Arc;
-    /// let map = splitmap::WeakKeyMap::new();
-    /// let key = Arc::new(1u32);
-    /// map.insert(Arc::clone(&key), 'a');
-    /// assert_eq!(map.pin().get(&1), Some(&'a'));
-    /// ```
-    pub fn get<Q>(&self, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let hash = self.map.hash(key);
-        let mut probe = ByValue::borrowed(key);
-        self.map
-            .core
-            .get_in(hash, &mut probe, &self.guard)
-            .map(|e| &e.value)
+    pub(super) fn get_with_probe(&self, hash: u64, mut probe: impl WeakProbe<K>) -> Option<&V> {
+        self.core
+            .get(hash, &mut probe, &self.guard)
+            .map(Entry::value)
     }
 
-    /// `true` if a live key equal to `key` is in the map.
-    ///
-    /// # Examples
-    /// ```
-    /// use std::sync::Arc;
-    /// let map = splitmap::WeakKeyMap::new();
-    /// let key = Arc::new(1u32);
-    /// map.insert(Arc::clone(&key), ());
-    /// assert!(map.pin().contains_key(&1));
-    /// ```
-    pub fn contains_key<Q>(&self, key: &Q) -> bool
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.get(key).is_some()
+    pub(super) fn remove_with_probe(
+        &self,
+        hash: u64,
+        mut probe: impl WeakProbe<K>,
+        pred: impl FnMut(&WeakEntry<K, V>) -> bool,
+    ) -> Option<&V> {
+        self.core
+            .remove_if(hash, &mut probe, pred, &self.guard)
+            .map(Entry::value)
     }
 
-    /// Inserts `key -> value` (replacing value and stored key of a live
-    /// equal key); returns the value it replaced.
+    pub(super) fn update_with_probe(
+        &self,
+        hash: u64,
+        mut probe: impl WeakProbe<K>,
+        f: impl FnMut(&V) -> V,
+    ) -> Option<&V> {
+        self.core
+            .update(hash, &mut probe, f, &self.guard)
+            .map(Entry::value)
+    }
+}
+
+impl<K, V, S, M> WeakMapRef<'_, K, V, S, M>
+where
+    K: Send + Sync + 'static,
+    V: Send + 'static,
+    S: BuildHasher,
+    M: KeyMode<K>,
+{
+    /// Inserts `key -> value`; returns the value it replaced. See
+    /// [`WeakMap::insert`].
     ///
     /// # Examples
     /// ```
@@ -127,60 +123,39 @@ where
     /// assert_eq!(m.insert(Arc::clone(&key), 'b'), Some(&'a'));
     /// ```
     pub fn insert(&self, key: Arc<K>, value: V) -> Option<&V> {
-        let hash = self.map.hash(&*key);
-        let mut probe = ByValue::owned(&key);
-        self.map
-            .core
-            .insert_in(hash, &key, value, &mut probe, &self.guard)
+        let hash = M::hash_key(&self.core.hasher, &key);
+        let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
+        self.core
+            .insert(hash, &mut owned, value, &self.guard)
+            .map(Entry::value)
     }
 
-    /// Removes a live key equal to `key`; returns its value.
+    /// Inserts only if no live key matching `key` is present; see
+    /// [`WeakMap::try_insert`].
     ///
     /// # Examples
     /// ```
     /// use std::sync::Arc;
-    /// let map = splitmap::WeakKeyMap::new();
+    /// let map = splitmap::WeakIdentityMap::new();
     /// let key = Arc::new(1u32);
-    /// map.insert(Arc::clone(&key), 'a');
-    /// assert_eq!(map.pin().remove(&1), Some(&'a'));
+    /// let m = map.pin();
+    /// assert_eq!(m.try_insert(Arc::clone(&key), 'a').ok(), Some(&'a'));
+    /// assert_eq!(m.try_insert(Arc::clone(&key), 'b').unwrap_err().current, &'a');
     /// ```
-    pub fn remove<Q>(&self, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let hash = self.map.hash(key);
-        let mut probe = ByValue::borrowed(key);
-        self.map
-            .core
-            .remove_in(hash, &mut probe, &self.guard)
-            .map(|e| &e.value)
+    pub fn try_insert(&self, key: Arc<K>, value: V) -> Result<&V, OccupiedError<&V, V>> {
+        let hash = M::hash_key(&self.core.hasher, &key);
+        let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
+        self.core
+            .try_insert(hash, &mut owned, value, &self.guard)
+            .map(Entry::value)
+            .map_err(|(current, value)| OccupiedError {
+                current: current.value(),
+                value,
+            })
     }
 
-    /// Replaces the value of a live key with `f(&old)`; returns the new
-    /// value. `f` may run more than once.
-    ///
-    /// # Examples
-    /// ```
-    /// use std::sync::Arc;
-    /// let map = splitmap::WeakKeyMap::new();
-    /// let key = Arc::new(1u32);
-    /// map.insert(Arc::clone(&key), 1);
-    /// assert_eq!(map.pin().update(&1, |v| v + 1), Some(&2));
-    /// ```
-    pub fn update<Q, F>(&self, key: &Q, f: F) -> Option<&V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-        F: FnMut(&V) -> V,
-    {
-        let hash = self.map.hash(key);
-        let mut probe = ByValue::borrowed(key);
-        self.map.core.update_in(hash, &mut probe, f, &self.guard)
-    }
-
-    /// The value for `key`, inserting `f()` first if no live equal key is
-    /// present. `f` runs at most once.
+    /// The value for `key`, inserting `f()` first if no live matching key
+    /// is present. `f` runs at most once. See [`WeakMap::get_or_insert_with`].
     ///
     /// # Examples
     /// ```
@@ -193,22 +168,15 @@ where
     where
         F: FnOnce() -> V,
     {
-        let hash = self.map.hash(&*key);
-        let mut probe = ByValue::owned(&key);
-        self.map
-            .core
-            .get_or_insert_with_in(hash, &key, &mut probe, f, &self.guard)
+        let hash = M::hash_key(&self.core.hasher, &key);
+        let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
+        self.core
+            .get_or_insert_with(hash, &mut owned, f, &self.guard)
+            .value()
     }
-}
 
-impl<K, V, S> WeakIdentityMap<K, V, S>
-where
-    K: Send + Sync + 'static,
-    V: Send + Sync + 'static,
-    S: BuildHasher,
-{
-    /// Pins the epoch once and returns a handle whose operations return
-    /// references (no clones), valid while the handle lives.
+    /// Stores `f(&old)` if a live key matching `key` is present, else
+    /// `value`; returns the value stored. See [`WeakMap::update_or_insert`].
     ///
     /// # Examples
     /// ```
@@ -216,130 +184,59 @@ where
     /// let map = splitmap::WeakIdentityMap::new();
     /// let key = Arc::new(());
     /// let m = map.pin();
-    /// m.insert(Arc::clone(&key), 5);
-    /// assert_eq!(m.get(&key), Some(&5));
+    /// m.update_or_insert(Arc::clone(&key), |n| n + 1, 1);
+    /// assert_eq!(m.update_or_insert(Arc::clone(&key), |n| n + 1, 1), &2);
     /// ```
-    pub fn pin(&self) -> WeakIdentityMapRef<'_, K, V, S> {
-        WeakIdentityMapRef {
-            map: self,
-            guard: crate::sync::pin(),
-        }
-    }
-}
-
-impl<K, V, S> WeakIdentityMapRef<'_, K, V, S>
-where
-    K: Send + Sync + 'static,
-    V: Send + Sync + 'static,
-    S: BuildHasher,
-{
-    /// The value for `key` (this very allocation).
-    ///
-    /// # Examples
-    /// ```
-    /// use std::sync::Arc;
-    /// let map = splitmap::WeakIdentityMap::new();
-    /// let key = Arc::new(1u32);
-    /// map.insert(Arc::clone(&key), 'a');
-    /// assert_eq!(map.pin().get(&key), Some(&'a'));
-    /// assert_eq!(map.pin().get(&Arc::new(1u32)), None); // equal, not the same
-    /// ```
-    pub fn get(&self, key: &Arc<K>) -> Option<&V> {
-        let hash = self.map.hash(key);
-        self.map
-            .core
-            .get_in(hash, &mut ByIdentity::new(key), &self.guard)
-            .map(|e| &e.value)
-    }
-
-    /// `true` if `key` (this very allocation) is in the map.
-    ///
-    /// # Examples
-    /// ```
-    /// use std::sync::Arc;
-    /// let map = splitmap::WeakIdentityMap::new();
-    /// let key = Arc::new(1u32);
-    /// map.insert(Arc::clone(&key), ());
-    /// assert!(map.pin().contains_key(&key));
-    /// ```
-    pub fn contains_key(&self, key: &Arc<K>) -> bool {
-        self.get(key).is_some()
-    }
-
-    /// Inserts `key -> value`; returns the value it replaced.
-    ///
-    /// # Examples
-    /// ```
-    /// use std::sync::Arc;
-    /// let map = splitmap::WeakIdentityMap::new();
-    /// let key = Arc::new(1u32);
-    /// let m = map.pin();
-    /// assert_eq!(m.insert(Arc::clone(&key), 'a'), None);
-    /// assert_eq!(m.insert(Arc::clone(&key), 'b'), Some(&'a'));
-    /// ```
-    pub fn insert(&self, key: Arc<K>, value: V) -> Option<&V> {
-        let hash = self.map.hash(&key);
-        self.map
-            .core
-            .insert_in(hash, &key, value, &mut ByIdentity::new(&key), &self.guard)
-    }
-
-    /// Removes `key`; returns its value.
-    ///
-    /// # Examples
-    /// ```
-    /// use std::sync::Arc;
-    /// let map = splitmap::WeakIdentityMap::new();
-    /// let key = Arc::new(1u32);
-    /// map.insert(Arc::clone(&key), 'a');
-    /// assert_eq!(map.pin().remove(&key), Some(&'a'));
-    /// ```
-    pub fn remove(&self, key: &Arc<K>) -> Option<&V> {
-        let hash = self.map.hash(key);
-        self.map
-            .core
-            .remove_in(hash, &mut ByIdentity::new(key), &self.guard)
-            .map(|e| &e.value)
-    }
-
-    /// Replaces the value of `key` with `f(&old)`; returns the new value.
-    /// `f` may run more than once.
-    ///
-    /// # Examples
-    /// ```
-    /// use std::sync::Arc;
-    /// let map = splitmap::WeakIdentityMap::new();
-    /// let key = Arc::new(1u32);
-    /// map.insert(Arc::clone(&key), 1);
-    /// assert_eq!(map.pin().update(&key, |v| v * 10), Some(&10));
-    /// ```
-    pub fn update<F>(&self, key: &Arc<K>, f: F) -> Option<&V>
+    pub fn update_or_insert<F>(&self, key: Arc<K>, f: F, value: V) -> &V
     where
         F: FnMut(&V) -> V,
     {
-        let hash = self.map.hash(key);
-        self.map
-            .core
-            .update_in(hash, &mut ByIdentity::new(key), f, &self.guard)
+        let hash = M::hash_key(&self.core.hasher, &key);
+        let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
+        self.core
+            .update_or_insert(hash, &mut owned, f, value, &self.guard)
+            .value()
     }
 
-    /// The value for `key`, inserting `f()` first if absent. `f` runs at
-    /// most once.
+    /// Computes the entry for `key`; see [`WeakMap::compute`].
     ///
     /// # Examples
     /// ```
     /// use std::sync::Arc;
-    /// let map = splitmap::WeakIdentityMap::new();
+    /// let map = splitmap::WeakKeyMap::new();
     /// let key = Arc::new(1u32);
-    /// assert_eq!(map.pin().get_or_insert_with(Arc::clone(&key), || 'x'), &'x');
+    /// let m = map.pin();
+    /// assert_eq!(m.compute(Arc::clone(&key), |n| Some(n.copied().unwrap_or(0) + 1)), Some(&1));
     /// ```
-    pub fn get_or_insert_with<F>(&self, key: Arc<K>, f: F) -> &V
+    pub fn compute<F>(&self, key: Arc<K>, f: F) -> Option<&V>
     where
-        F: FnOnce() -> V,
+        F: FnMut(Option<&V>) -> Option<V>,
     {
-        let hash = self.map.hash(&key);
-        self.map
-            .core
-            .get_or_insert_with_in(hash, &key, &mut ByIdentity::new(&key), f, &self.guard)
+        let hash = M::hash_key(&self.core.hasher, &key);
+        let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
+        self.core
+            .compute(hash, &mut owned, f, &self.guard)
+            .map(Entry::value)
+    }
+
+    /// Removes every live entry `keep` rejects, and every dead entry it
+    /// walks past; see [`WeakMap::retain`].
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// let map = splitmap::WeakKeyMap::new();
+    /// let keys: Vec<_> = (0..4).map(Arc::new).collect();
+    /// let m = map.pin();
+    /// for k in &keys {
+    ///     m.insert(Arc::clone(k), **k);
+    /// }
+    /// assert_eq!(m.retain(|_, v| *v < 2), 2);
+    /// ```
+    pub fn retain<F>(&self, mut keep: F) -> usize
+    where
+        F: FnMut(&K, &V) -> bool,
+    {
+        retain_live(self.core, &mut keep, &self.guard)
     }
 }

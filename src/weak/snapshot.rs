@@ -1,5 +1,5 @@
-//! `WeakSnapshot`: a read view of a weak-key map under one epoch guard, and
-//! its iterator yielding `(Arc<K>, &V)` for live entries.
+//! `WeakSnapshot`: a live, weakly consistent walk over a weak map under one
+//! epoch guard, and its iterator yielding `(Arc<K>, &V)` for live entries.
 //!
 //! The walk is the raw list walk (never blocks writers, never waits for a
 //! resize). On top of it, this iterator upgrades each key (dead entries are
@@ -8,39 +8,39 @@
 //! equal-but-distinct key is not yielded after the node it replaced.
 
 use super::entry::WeakEntry;
+use super::mode::KeyMode;
 use crate::raw::{RawIter, RawMap};
 use crate::sync::Guard;
 use core::fmt;
+use core::marker::PhantomData;
 use std::sync::Arc;
 
-/// A read view of a [`WeakKeyMap`](crate::WeakKeyMap) or
-/// [`WeakIdentityMap`](crate::WeakIdentityMap); see their `snapshot`.
+/// A live, weakly consistent view of a [`WeakMap`](crate::WeakMap) for
+/// iteration; see [`WeakMap::snapshot`](crate::WeakMap::snapshot). Like
+/// [`Snapshot`](crate::Snapshot), it is not a copy: each walk reads the map
+/// as it is while it walks.
 ///
 /// While it lives, nothing removed from any map can be freed, so iterate and
-/// drop it.
-pub struct WeakSnapshot<'m, K, V> {
+/// drop it. It is not `Send`.
+pub struct WeakSnapshot<'m, K, V, M> {
     raw: &'m RawMap<WeakEntry<K, V>>,
     guard: Guard,
-    same: fn(&K, &K) -> bool,
+    _mode: PhantomData<M>,
 }
 
-impl<K, V> fmt::Debug for WeakSnapshot<'_, K, V> {
+impl<K, V, M> fmt::Debug for WeakSnapshot<'_, K, V, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WeakSnapshot").finish_non_exhaustive()
     }
 }
 
-impl<'m, K, V> WeakSnapshot<'m, K, V>
-where
-    K: Send + Sync + 'static,
-    V: Send + Sync + 'static,
-{
-    pub(crate) fn new(
-        raw: &'m RawMap<WeakEntry<K, V>>,
-        guard: Guard,
-        same: fn(&K, &K) -> bool,
-    ) -> Self {
-        WeakSnapshot { raw, guard, same }
+impl<'m, K, V, M: KeyMode<K>> WeakSnapshot<'m, K, V, M> {
+    pub(crate) fn new(raw: &'m RawMap<WeakEntry<K, V>>, guard: Guard) -> Self {
+        WeakSnapshot {
+            raw,
+            guard,
+            _mode: PhantomData,
+        }
     }
 
     /// Iterates `(key, &value)` for the live entries, in split order. Each
@@ -58,16 +58,17 @@ where
     /// let live: Vec<_> = snap.iter().map(|(k, v)| (*k, *v)).collect();
     /// assert_eq!(live, [("a", 1)]);
     /// ```
-    pub fn iter(&self) -> WeakIter<'_, K, V> {
+    pub fn iter(&self) -> WeakIter<'_, K, V, M> {
         WeakIter {
             raw: self.raw.iter(&self.guard),
             run_so_key: 0, // a sentinel key: no data node has it
             run: Vec::new(),
-            same: self.same,
+            _mode: PhantomData,
         }
     }
 
-    /// Live entries, counted by a walk (exact for a quiescent map). O(n).
+    /// Live entries a walk yields: `self.iter().count()` (exact for a
+    /// quiescent map). O(n).
     ///
     /// # Examples
     /// ```
@@ -97,15 +98,15 @@ where
 
 /// Iterator over `(Arc<K>, &V)` for live entries; see
 /// [`WeakSnapshot::iter`].
-pub struct WeakIter<'g, K, V> {
+pub struct WeakIter<'g, K, V, M> {
     raw: RawIter<'g, WeakEntry<K, V>>,
     run_so_key: u64,
     /// Keys yielded in the current run of equal `so_key`.
     run: Vec<Arc<K>>,
-    same: fn(&K, &K) -> bool,
+    _mode: PhantomData<M>,
 }
 
-impl<'g, K, V> Iterator for WeakIter<'g, K, V> {
+impl<'g, K, V, M: KeyMode<K>> Iterator for WeakIter<'g, K, V, M> {
     type Item = (Arc<K>, &'g V);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -115,7 +116,7 @@ impl<'g, K, V> Iterator for WeakIter<'g, K, V> {
                 continue;
             };
             if link.so_key == self.run_so_key {
-                if self.run.iter().any(|seen| (self.same)(seen, &key)) {
+                if self.run.iter().any(|seen| M::same_key(seen, &key)) {
                     continue;
                 }
             } else {
@@ -128,8 +129,17 @@ impl<'g, K, V> Iterator for WeakIter<'g, K, V> {
     }
 }
 
-impl<K, V> fmt::Debug for WeakIter<'_, K, V> {
+impl<K, V, M> fmt::Debug for WeakIter<'_, K, V, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WeakIter").finish_non_exhaustive()
+    }
+}
+
+impl<'a, K, V, M: KeyMode<K>> IntoIterator for &'a WeakSnapshot<'_, K, V, M> {
+    type Item = (Arc<K>, &'a V);
+    type IntoIter = WeakIter<'a, K, V, M>;
+
+    fn into_iter(self) -> WeakIter<'a, K, V, M> {
+        self.iter()
     }
 }

@@ -1,0 +1,357 @@
+//! The operations core: the raw map plus the hasher, and every std-like
+//! operation (`get`, `insert`, `remove`, `update`, `compute`, ...) written
+//! once for every entry kind.
+//!
+//! One floor above `raw/`: the raw map knows nodes, buckets and one write
+//! primitive (`RawMap::compute`: find, decide, CAS); this module turns that
+//! primitive into the operations users know, generic over the entry kind
+//! ([`keys::Entry`]) and over how the key is named ([`keys::Probe`] for a
+//! borrowed key, [`keys::OwnedKey`] for one the caller hands over). Every
+//! public type (`SplitMap`, `MapRef`, `Snapshot`, the weak maps and their
+//! pinned handles) forwards here and adds only hashing, the choice of probe
+//! and the shape of what it returns.
+//!
+//! What this module must never do: touch a raw pointer (it has no `unsafe`),
+//! import a public map type, or pin the epoch on its own (callers pass the
+//! guard, so the pinned layer pins once for many operations).
+
+pub(crate) mod keys;
+
+use crate::raw::{Action, Outcome, RawIter, RawMap, DEFAULT_LOAD_FACTOR, DEFAULT_MIN_LOG2};
+use crate::stats::MapStats;
+use crate::sync::{pin, Guard};
+use core::cell::RefCell;
+use core::hash::{BuildHasher, Hash};
+use keys::{Entry, OwnedKey, Probe, Rebuild};
+
+/// A raw map and the hasher that places its keys.
+pub(crate) struct Core<E, S> {
+    pub(crate) raw: RawMap<E>,
+    pub(crate) hasher: S,
+}
+
+impl<E, S> Core<E, S> {
+    /// `1 << log2` initial buckets (also the automatic-shrink floor) and
+    /// `load_factor` entries per bucket before growth.
+    pub(crate) fn with_layout(log2: u32, load_factor: usize, hasher: S) -> Self {
+        Core {
+            raw: RawMap::new(log2, load_factor),
+            hasher,
+        }
+    }
+
+    /// Room for `capacity` entries before growing, and automatic shrinking
+    /// never below that (the contract of `with_capacity`).
+    ///
+    /// # Panics
+    /// If that needs more than 2^40 buckets ("capacity overflow").
+    pub(crate) fn with_capacity(capacity: usize, hasher: S) -> Self {
+        let log2 = RawMap::<E>::log2_for_capacity(capacity, DEFAULT_LOAD_FACTOR);
+        Self::with_layout(log2, DEFAULT_LOAD_FACTOR, hasher)
+    }
+
+    /// Room for `capacity` entries before growing, but free to shrink below
+    /// it: for maps built in bulk (`collect`, `From`, `clone`, deserialize),
+    /// whose starting size is not a promise about their future.
+    pub(crate) fn presized(capacity: usize, hasher: S) -> Self {
+        let core = Self::with_capacity(capacity, hasher);
+        core.raw.lower_shrink_floor(DEFAULT_MIN_LOG2);
+        core
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    #[inline]
+    pub(crate) fn capacity(&self) -> usize {
+        self.raw.capacity()
+    }
+
+    pub(crate) fn stats(&self) -> MapStats {
+        self.raw.raw_stats().into()
+    }
+
+    #[inline]
+    pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64
+    where
+        S: BuildHasher,
+    {
+        self.hasher.hash_one(key)
+    }
+}
+
+/// Reads: they never drop or move an entry, so no `Send`/`'static` bound.
+impl<E: Entry, S> Core<E, S> {
+    /// The entry `probe` matches.
+    #[inline]
+    pub(crate) fn get<'g>(
+        &'g self,
+        hash: u64,
+        probe: &mut impl Probe<E>,
+        guard: &'g Guard,
+    ) -> Option<&'g E> {
+        self.raw.get(hash, &mut |e| probe.probe(e), guard)
+    }
+
+    /// Live entries in split order (see `RawIter` for the guarantees).
+    #[inline]
+    pub(crate) fn iter<'g>(&'g self, guard: &'g Guard) -> RawIter<'g, E> {
+        self.raw.iter(guard)
+    }
+}
+
+/// Writes: a removed or replaced entry is dropped by whichever thread runs
+/// the epoch's deferred destructor, so entries must be `Send + 'static`.
+impl<E: Entry + Send + 'static, S> Core<E, S> {
+    /// Inserts or replaces (value and stored key); returns the entry it
+    /// replaced.
+    pub(crate) fn insert<'g>(
+        &'g self,
+        hash: u64,
+        key: &mut impl OwnedKey<E>,
+        value: E::Value,
+        guard: &'g Guard,
+    ) -> Option<&'g E> {
+        let key = RefCell::new(key);
+        let mut value = Some(value);
+        let outcome = self.raw.compute(
+            hash,
+            &mut |e, pending| key.borrow_mut().probe(e, pending),
+            &mut |_, pending| {
+                Action::Put(pending.unwrap_or_else(|| {
+                    key.borrow_mut()
+                        .make(value.take().expect("the value goes into one entry"))
+                }))
+            },
+            guard,
+        );
+        match outcome {
+            Outcome::Replaced { old, .. } => Some(old),
+            _ => None,
+        }
+    }
+
+    /// Inserts only if the key is absent: `Ok(inserted)`, or
+    /// `Err((current, value))` handing the value back.
+    pub(crate) fn try_insert<'g>(
+        &'g self,
+        hash: u64,
+        key: &mut impl OwnedKey<E>,
+        value: E::Value,
+        guard: &'g Guard,
+    ) -> Result<&'g E, (&'g E, E::Value)> {
+        let key = RefCell::new(key);
+        let mut value = Some(value);
+        let outcome = self.raw.compute(
+            hash,
+            &mut |e, pending| key.borrow_mut().probe(e, pending),
+            &mut |cur, pending| match cur {
+                Some(_) => {
+                    if let Some(p) = pending {
+                        value = Some(key.borrow_mut().restore(p));
+                    }
+                    Action::Keep
+                }
+                None => Action::Put(pending.unwrap_or_else(|| {
+                    key.borrow_mut()
+                        .make(value.take().expect("the value goes into one entry"))
+                })),
+            },
+            guard,
+        );
+        match outcome {
+            Outcome::Inserted(e) => Ok(e),
+            Outcome::Unchanged(Some(current)) => {
+                Err((current, value.expect("a kept value stays with the caller")))
+            }
+            _ => unreachable!("try_insert only inserts or keeps"),
+        }
+    }
+
+    /// Removes the entry `probe` matches if `pred` accepts it; returns it.
+    pub(crate) fn remove_if<'g>(
+        &'g self,
+        hash: u64,
+        probe: &mut impl Probe<E>,
+        mut pred: impl FnMut(&E) -> bool,
+        guard: &'g Guard,
+    ) -> Option<&'g E> {
+        let outcome = self.raw.compute(
+            hash,
+            &mut |e, _| probe.probe(e),
+            &mut |cur, _| match cur {
+                Some(e) if pred(e) => Action::Remove,
+                _ => Action::Keep,
+            },
+            guard,
+        );
+        match outcome {
+            Outcome::Removed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Replaces the value of an existing entry with `f(&old)`, keeping its
+    /// key; returns the new entry, or `None` if absent. `f` may run more
+    /// than once.
+    pub(crate) fn update<'g>(
+        &'g self,
+        hash: u64,
+        probe: &mut impl Probe<E>,
+        mut f: impl FnMut(&E::Value) -> E::Value,
+        guard: &'g Guard,
+    ) -> Option<&'g E>
+    where
+        E: Rebuild,
+    {
+        let outcome = self.raw.compute(
+            hash,
+            &mut |e, _| probe.probe(e),
+            &mut |cur, _| match cur {
+                Some(e) => Action::Put(e.rebuild(f(e.value()))),
+                None => Action::Keep,
+            },
+            guard,
+        );
+        match outcome {
+            Outcome::Replaced { new, .. } => Some(new),
+            _ => None,
+        }
+    }
+
+    /// Stores `f(&old)` if the key is present, else `value`; the entry
+    /// takes the caller's key either way (as `insert` does). Returns the
+    /// entry stored. `f` may run more than once.
+    pub(crate) fn update_or_insert<'g>(
+        &'g self,
+        hash: u64,
+        key: &mut impl OwnedKey<E>,
+        mut f: impl FnMut(&E::Value) -> E::Value,
+        value: E::Value,
+        guard: &'g Guard,
+    ) -> &'g E {
+        let key = RefCell::new(key);
+        let mut value = Some(value);
+        let outcome = self.raw.compute(
+            hash,
+            &mut |e, pending| key.borrow_mut().probe(e, pending),
+            &mut |cur, pending| {
+                let mut key = key.borrow_mut();
+                if let Some(p) = pending {
+                    let carried = key.restore(p);
+                    // The pending entry carried `value` if that was taken,
+                    // else an earlier `f` result, which is stale now.
+                    if value.is_none() {
+                        value = Some(carried);
+                    }
+                }
+                Action::Put(match cur {
+                    Some(e) => key.make(f(e.value())),
+                    None => key.make(value.take().expect("the value goes into one entry")),
+                })
+            },
+            guard,
+        );
+        match outcome {
+            Outcome::Inserted(e) | Outcome::Replaced { new: e, .. } => e,
+            _ => unreachable!("update_or_insert always stores"),
+        }
+    }
+
+    /// The entry for the key, inserting `make()` first if absent. `make`
+    /// runs at most once, and only if the key was absent when looked at.
+    pub(crate) fn get_or_insert_with<'g>(
+        &'g self,
+        hash: u64,
+        key: &mut impl OwnedKey<E>,
+        make: impl FnOnce() -> E::Value,
+        guard: &'g Guard,
+    ) -> &'g E {
+        let key = RefCell::new(key);
+        let mut make = Some(make);
+        let outcome = self.raw.compute(
+            hash,
+            &mut |e, pending| key.borrow_mut().probe(e, pending),
+            &mut |cur, pending| match cur {
+                Some(_) => {
+                    // Lost to another insert: our value is dropped.
+                    if let Some(p) = pending {
+                        drop(key.borrow_mut().restore(p));
+                    }
+                    Action::Keep
+                }
+                None => Action::Put(pending.unwrap_or_else(|| {
+                    let value = (make.take().expect("make runs at most once"))();
+                    key.borrow_mut().make(value)
+                })),
+            },
+            guard,
+        );
+        match outcome {
+            Outcome::Unchanged(Some(e)) | Outcome::Inserted(e) => e,
+            _ => unreachable!("get_or_insert_with only keeps or inserts"),
+        }
+    }
+
+    /// Stores `f(current)`: `Some(v)` inserts or replaces, `None` removes
+    /// (or leaves absent). Returns the entry stored afterwards. `f` may run
+    /// more than once.
+    pub(crate) fn compute<'g>(
+        &'g self,
+        hash: u64,
+        key: &mut impl OwnedKey<E>,
+        mut f: impl FnMut(Option<&E::Value>) -> Option<E::Value>,
+        guard: &'g Guard,
+    ) -> Option<&'g E> {
+        let key = RefCell::new(key);
+        let outcome = self.raw.compute(
+            hash,
+            &mut |e, pending| key.borrow_mut().probe(e, pending),
+            &mut |cur, pending| {
+                let mut key = key.borrow_mut();
+                if let Some(p) = pending {
+                    drop(key.restore(p)); // an earlier run's result, stale now
+                }
+                match f(cur.map(Entry::value)) {
+                    Some(value) => Action::Put(key.make(value)),
+                    None if cur.is_some() => Action::Remove,
+                    None => Action::Keep,
+                }
+            },
+            guard,
+        );
+        match outcome {
+            Outcome::Inserted(e) | Outcome::Replaced { new: e, .. } => Some(e),
+            Outcome::Unchanged(current) => current,
+            Outcome::Removed(_) => None,
+        }
+    }
+
+    /// Removes every entry `keep` rejects, each removal atomic on its own;
+    /// returns how many were removed.
+    pub(crate) fn retain<'g>(&'g self, keep: impl FnMut(&'g E) -> bool, guard: &'g Guard) -> usize {
+        self.raw.retain(keep, guard)
+    }
+
+    /// The compaction walk; returns the dead entries it purged.
+    pub(crate) fn compact(&self) -> usize {
+        let guard = pin();
+        self.raw.compact(&guard)
+    }
+
+    pub(crate) fn reserve(&self, additional: usize) {
+        self.raw.reserve(additional);
+    }
+
+    pub(crate) fn reclaim(&self) -> usize {
+        self.raw.reclaim()
+    }
+
+    /// Compacts and shrinks the directory as far as the contents allow
+    /// (bounded; never waits on another thread).
+    pub(crate) fn shrink_to_fit(&self) {
+        self.raw.shrink_to_fit();
+    }
+}
