@@ -710,7 +710,7 @@ where
 /// variants): the key was present. Holds the current value (`current`, a
 /// [`Guarded`] or a reference) and gives back the value that was not
 /// inserted.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct OccupiedError<R, V> {
     /// The value already in the map.
     pub current: R,

@@ -335,10 +335,25 @@ impl<E: Entry + Send + 'static, S> Core<E, S> {
         self.raw.retain(keep, guard)
     }
 
-    /// The compaction walk; returns the dead entries it purged.
+    /// The compaction walk; returns the dead entries it purged. If the walk
+    /// left a shrink pending (it emptied the map, say), this also pushes
+    /// reclamation along: everything the walk unlinked is queued in the
+    /// epoch ahead of the shrink's grace closure, and ordinary operations
+    /// drain that queue only a few bags at a time and unlink one chunk of
+    /// the shrink each (200k purged dead keys kept 2 MiB of directory for
+    /// thousands of operations). Once the grace period is over, the walk's
+    /// caller finishes the shrink itself (bounded by the dropped levels).
     pub(crate) fn compact(&self) -> usize {
-        let guard = pin();
-        self.raw.compact(&guard)
+        let dead = {
+            let guard = pin();
+            self.raw.compact(&guard)
+        };
+        if self.raw.raw_stats().shrink_pending {
+            self.raw.reclaim();
+            let guard = pin();
+            while self.raw.help_shrink(&guard) {}
+        }
+        dead
     }
 
     pub(crate) fn reserve(&self, additional: usize) {

@@ -745,9 +745,10 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
         }
     }
 
-    /// Advances a pending shrink if its grace period is over.
-    pub(crate) fn help_shrink(&self, guard: &Guard) {
-        self.help_pending_shrink(self.dir.state(), guard);
+    /// Advances a pending shrink by one chunk if its grace period is over.
+    /// Returns true if it did any work.
+    pub(crate) fn help_shrink(&self, guard: &Guard) -> bool {
+        self.help_pending_shrink(self.dir.state(), guard)
     }
 
     /// Walks the whole list and removes every entry `keep` rejects. Each
@@ -759,7 +760,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
         guard: &'g Guard,
     ) -> usize {
         let mut removed = 0;
-        self.help_shrink(guard);
+        let _ = self.help_shrink(guard);
         // SAFETY: the head of this map's list.
         let iter = unsafe { RawIter::<E>::new(self.dir.head(guard), guard) };
         for (link, entry) in iter {
