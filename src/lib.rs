@@ -36,32 +36,43 @@
 //!
 //! Two layers share one implementation:
 //! - the guard-free layer on [`SplitMap`] (`get`, `insert`, `remove`, ...):
-//!   each call pins the epoch once and returns owned values (`V: Clone` where
-//!   a value is returned);
+//!   each call pins the epoch once. Reads return owned data (`get` clones,
+//!   `get_with` runs your closure); writes that hand a value back (`insert`,
+//!   `remove`, `update`, `compute`, `get_or_insert_with`, ...) return a
+//!   [`Guarded`] reference, so values need not be `Clone`;
 //! - the pinned layer, [`SplitMap::pin`] → [`MapRef`]: one pin for many
 //!   operations, results borrowed as `&V` for as long as the `MapRef` lives.
-//!   This is the fast path for loops, and the way to use values that are not
-//!   `Clone`.
+//!   This is the fast path for loops.
 //!
-//! [`SplitMap::snapshot`] gives a read view for iteration;
-//! [`WeakKeyMap`] and [`WeakIdentityMap`] hold their keys weakly.
+//! [`SplitMap::snapshot`] gives a live walk for iteration; [`WeakKeyMap`]
+//! and [`WeakIdentityMap`] hold their keys weakly.
 //!
 //! # Consistency
 //! - Every single-key operation (`get`, `insert`, `remove`, `update`,
-//!   `get_or_insert_with`, `compute`) is **linearizable**: it takes effect
-//!   atomically at one instant between its call and its return.
+//!   `get_or_insert_with`, `compute`, `try_insert`, `remove_if`,
+//!   `update_or_insert`) is **linearizable**: it takes effect atomically at
+//!   one instant between its call and its return.
+//! - **Happens-before**: a write that stores a value *releases* it and a
+//!   read that returns it *acquires* it. If a read (of any layer, or a walk)
+//!   sees a value stored by a write, everything the writing thread did
+//!   before that write happens-before everything the reading thread does
+//!   after the read; a `remove`, `update` or `compute` that acts on a value
+//!   likewise happens-after the write that stored it. So a value may carry
+//!   non-atomic data built before it was inserted. A read that does not see
+//!   a write promises nothing about it. `len()` and `stats()` are counters
+//!   that order nothing.
 //! - **Lock-free**: no operation waits for another thread. Growth and shrink
 //!   of the directory are background steps that operations help with in
 //!   bounded pieces or skip, never wait on.
-//! - Closures passed to `update` and `compute` may run **more than once**
-//!   under contention (only the last run's result is stored); keep them
-//!   free of side effects. `get_or_insert_with` runs its closure at most
-//!   once.
-//! - **Iteration** ([`Snapshot::iter`], [`MapRef::iter`]) never blocks
-//!   writers and never waits for a resize; it never yields a key twice and
-//!   yields every key present for the whole walk. Keys inserted or removed
-//!   during the walk may or may not appear. `len()` is exact when no write is
-//!   in flight.
+//! - Closures passed to `update`, `update_or_insert` and `compute` may run
+//!   **more than once** under contention (only the last run's result is
+//!   stored); keep them free of side effects. `get_or_insert_with` runs its
+//!   closure at most once.
+//! - **Iteration** ([`Snapshot::iter`], [`MapRef::iter`]) is a live, weakly
+//!   consistent walk, not a copy: it never blocks writers and never waits
+//!   for a resize; it never yields a key twice and yields every key present
+//!   for the whole walk. Keys inserted or removed during the walk may or may
+//!   not appear. `len()` is exact when no write is in flight.
 //! - `retain` and `clear` are walks of single-key removals, not one atomic
 //!   step.
 //!
@@ -79,37 +90,102 @@
 //! KiB of a new empty map.
 //!
 //! One caveat of epoch reclamation: a thread that stays pinned (a long-lived
-//! [`MapRef`] or [`Snapshot`]) delays the freeing of everything removed
-//! meanwhile, in every map. Hold pins for a batch of work, not forever.
+//! [`MapRef`], [`Snapshot`] or [`Guarded`]) delays the freeing of everything
+//! removed meanwhile, in every map. Hold pins for a batch of work, not
+//! forever.
 //!
 //! # Migrating from `Mutex<HashMap>`
 //! | `Mutex<HashMap<K, V>>` | `SplitMap<K, V>` |
 //! |---|---|
-//! | `m.lock().unwrap().insert(k, v)` | `m.insert(k, v)` |
+//! | `m.lock().unwrap().insert(k, v)` | `m.insert(k, v)` (the old value as a [`Guarded`]) |
 //! | `m.lock().unwrap().get(&k).cloned()` | `m.get(&k)` |
 //! | `m.lock().unwrap().get(&k).map(f)` | `m.get_with(&k, f)` |
 //! | `m.lock().unwrap().contains_key(&k)` | `m.contains_key(&k)` |
-//! | `m.lock().unwrap().remove(&k)` | `m.remove(&k)` |
+//! | `m.lock().unwrap().remove(&k)` | `m.remove(&k)` (a [`Guarded`]; see below) |
 //! | `if let Some(v) = m.lock().unwrap().get_mut(&k) { *v += 1 }` | `m.update(&k, \|v\| v + 1)` |
-//! | `*m.lock().unwrap().entry(k).or_insert_with(f)` | `m.get_or_insert_with(k, f)` |
-//! | `entry(k)` with insert / modify / remove logic | `m.compute(k, \|old\| new)` |
+//! | `*m.lock().unwrap().entry(k).or_insert(0) += n` | `m.update_or_insert(k, \|v\| v + n, n)` |
+//! | `m.lock().unwrap().entry(k).or_insert_with(f).clone()` | `m.get_or_insert_with(k, f).clone()` |
+//! | `entry(k)` with insert / modify / remove logic | `m.compute(k, \|old\| new)` (`None` removes) |
+//! | `m.lock().unwrap().try_insert(k, v)` (nightly) | `m.try_insert(k, v)` |
 //! | `m.lock().unwrap().retain(f)` | `m.retain(f)` |
 //! | `for (k, v) in m.lock().unwrap().iter()` | `for (k, v) in m.snapshot().iter()` |
+//! | a loop of lookups under one lock | `let m = map.pin();` then `m.get(&k)` → `&V` |
 //! | `m.lock().unwrap().len()` | `m.len()` |
-//! | `m.lock().unwrap().shrink_to_fit()` | `m.shrink_to_fit()` (rarely needed) |
+//! | `m.get_mut().unwrap().get_mut(&k)` (exclusive) | `m.pin().get(&k)` + interior mutability (see Recipes) |
+//! | `m.lock().unwrap().shrink_to_fit()` | `m.shrink_to_fit()` (rarely needed: memory comes back by itself) |
 //!
-//! There is no `get_mut`, `iter_mut` or `Index`: handing out `&mut V` into a
-//! shared map is impossible without a lock. Mutate through `update` /
-//! `compute`, or store `V = Mutex<T>` / atomics for in-place changes.
+//! `tests/port_mutex_hashmap.rs` ports a service (a request registry whose
+//! values are not `Clone`, a counter map, a cache-aside lookup) with exactly
+//! these edits and checks that it behaves the same.
+//!
+//! **The one behaviour a port cannot keep: a removed value is dropped after
+//! a grace period, not by `remove`.** The map cannot hand the value itself
+//! back (another thread may be reading it), so `remove` returns a
+//! reference and the value is dropped once no thread can still read it. A
+//! value that owns a resource (a channel sender whose drop signals the
+//! receiver, a file, a lock guard) keeps it open until then: with no
+//! further map activity, possibly for long. Either take the resource out of
+//! the value when you remove it (the take-on-remove recipe below), or call
+//! [`SplitMap::reclaim`] after removing.
+//!
+//! There is no `Index` and no `get_mut` on a shared map: handing out `&mut V`
+//! into a shared map is impossible without a lock. Mutate through `update` /
+//! `compute`, or store atomics or a `Mutex<T>` as values.
+//!
+//! # Recipes
+//! - **Big values read often**: store `Arc<V>`; a reader clones the `Arc`
+//!   (one reference-count increment) instead of the value.
+//! - **Counters and flags updated in place**: store atomics as values and
+//!   mutate through a shared reference, with no new node per update:
+//!   ```
+//!   use std::sync::atomic::{AtomicU64, Ordering};
+//!   let hits: splitmap::SplitMap<&str, AtomicU64> = splitmap::SplitMap::new();
+//!   hits.get_or_insert_with("/", || AtomicU64::new(0)).fetch_add(1, Ordering::Relaxed);
+//!   hits.get_with("/", |n| n.fetch_add(1, Ordering::Relaxed));
+//!   assert_eq!(hits.get_with("/", |n| n.load(Ordering::Relaxed)), Some(2));
+//!   ```
+//!   A `Mutex<T>` value does the same for anything larger.
+//! - **Take on remove** (get the value itself out, and release it now):
+//!   store `Mutex<Option<T>>` and take it out of the removed entry:
+//!   ```
+//!   use std::sync::{mpsc, Mutex};
+//!   let waiters: splitmap::SplitMap<u64, Mutex<Option<mpsc::Sender<&str>>>> =
+//!       splitmap::SplitMap::new();
+//!   let (tx, rx) = mpsc::channel();
+//!   waiters.insert(7, Mutex::new(Some(tx)));
+//!   let tx = waiters.remove(&7).and_then(|slot| slot.lock().unwrap().take());
+//!   tx.expect("was waiting").send("done").unwrap(); // ours now; dropped here
+//!   assert_eq!(rx.recv(), Ok("done"));
+//!   assert!(rx.recv().is_err()); // the sender is gone at once, not after a grace period
+//!   ```
+//!
+//! # Async code
+//! [`SplitMap`] is `Send + Sync` (when `K` and `V` are): share it in an
+//! `Arc` across tasks. [`MapRef`], [`Snapshot`] and [`Guarded`] hold an epoch
+//! pin, which belongs to its thread, so they are not `Send`: a future that
+//! holds one across an `.await` is not `Send` and a multi-threaded runtime
+//! will refuse to spawn it (and it would keep the pin for the whole wait).
+//! Use the guard-free methods between awaits, turn a `Guarded` into an owned
+//! value (`.clone()`, or a closure with `get_with`) before awaiting, and
+//! scope pinned work in a block with no `.await` inside.
 //!
 //! # Type bounds
-//! Operations that store or remove entries require `K: Hash + Eq + Send +
-//! Sync + 'static` and `V: Send + Sync + 'static`: readers on any thread
-//! share `&K`/`&V` (`Sync`), and a removed entry is dropped later by
-//! whichever thread runs the epoch's deferred destructor, possibly after the
-//! map itself is gone (`Send + 'static`). `update` and `remove_entry` also
-//! need `K: Clone`, because a replacement node carries its own copy of the
-//! key (nodes are immutable; see Performance).
+//! Exactly what each group of methods needs, and why:
+//! - **Reads** (`get`, `get_with`, `contains_key`, `pin`, `snapshot`,
+//!   iteration, `Debug`, `PartialEq`): `K: Hash + Eq` (plus `K: Borrow<Q>`
+//!   for a borrowed key) and `S: BuildHasher`. `get` and `get_key_value`
+//!   also need `Clone` on what they clone.
+//! - **Writes** (`insert`, `remove`, `update`, `compute`, `retain`, ...):
+//!   additionally `K: Send + 'static` and `V: Send + 'static`: a removed or
+//!   replaced entry is dropped later by whichever thread runs the epoch's
+//!   deferred destructor, possibly after the map itself is gone. `update`
+//!   and `remove_entry` also need `K: Clone` (a replacement node carries its
+//!   own copy of the key; `update_or_insert` and `compute` take the key by
+//!   value instead).
+//! - **Sharing** the map between threads (`SplitMap: Sync`) needs
+//!   `K: Send + Sync` and `V: Send + Sync`, by the auto traits (a
+//!   `Mutex<HashMap>` needs only `Send`): readers on many threads hold `&K`
+//!   and `&V` at the same time.
 //!
 //! # Performance
 //! The map is one lock-free ordered list (Shalev–Shavit split ordering) with
@@ -118,12 +194,10 @@
 //! are immutable with the value inline: a read costs no extra pointer hop; an
 //! update allocates one node. Counters are striped per thread.
 //!
-//! Measured honestly (see `docs/results.md` for the ratios against
-//! `Mutex<HashMap>`, dashmap, papaya and scc): memory behaviour leads the
-//! field, throughput does not yet. A lookup in a large map is a chain of
-//! dependent cache misses (directory slot, then list nodes), so in hot
-//! loops use the pinned layer, which is about twice as fast as pinning per
-//! call.
+//! See `docs/results.md` for the ratios against `Mutex<HashMap>`, dashmap,
+//! papaya and scc, measured side by side, and `docs/architecture.md` for
+//! the layers. In hot loops use the pinned layer: pinning per call costs a
+//! fence per operation.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
@@ -135,6 +209,7 @@ mod entry;
 mod guarded;
 mod map;
 mod map_traits;
+mod occupied;
 mod ops;
 mod pinned;
 mod raw;
@@ -146,8 +221,9 @@ mod sync;
 mod weak;
 
 pub use guarded::Guarded;
-pub use map::{OccupiedError, SplitMap};
+pub use map::SplitMap;
 pub use map_traits::IntoIter;
+pub use occupied::OccupiedError;
 pub use pinned::MapRef;
 pub use snapshot::{Iter, Snapshot};
 pub use stats::MapStats;

@@ -10,10 +10,10 @@
 
 use crate::entry::{BorrowedKey, MapEntry, StrongKey};
 use crate::guarded::Guarded;
+use crate::occupied::OccupiedError;
 use crate::ops::keys::Entry;
 use crate::ops::Core;
 use crate::pinned::MapRef;
-use crate::raw::{DEFAULT_LOAD_FACTOR, DEFAULT_MIN_LOG2};
 use crate::snapshot::Snapshot;
 use crate::stats::MapStats;
 use crate::sync::{pin, Guard};
@@ -47,23 +47,6 @@ pub struct SplitMap<K, V, S = RandomState> {
 // entry to another thread to drop (a removal or replacement: the epoch runs
 // the deferred destructor on whichever thread collects it) additionally
 // requires `K, V: Send + 'static`.
-
-/// Hands a reference obtained under `guard` to a [`Guarded`] that keeps the
-/// pin alive.
-///
-/// `value` must point into an entry of `map`, reached under `guard`; the
-/// lifetime ties the result to the borrow of `map`.
-#[inline]
-pub(crate) fn guarded<'m, M: ?Sized, T: ?Sized>(
-    _map: &'m M,
-    guard: Guard,
-    value: Option<NonNull<T>>,
-) -> Option<Guarded<'m, T>> {
-    // SAFETY: every caller passes a pointer derived from a reference the
-    // operations core returned for an entry of `_map` (borrowed for `'m`)
-    // under `guard`, and moves that very guard in here.
-    value.map(|v| unsafe { Guarded::from_raw(guard, v) })
-}
 
 impl<K, V> SplitMap<K, V, RandomState> {
     /// Creates an empty map.
@@ -103,7 +86,9 @@ impl<K, V, S> SplitMap<K, V, S> {
     /// assert_eq!(map.len(), 0);
     /// ```
     pub fn with_hasher(hasher: S) -> Self {
-        Self::with_layout(DEFAULT_MIN_LOG2, DEFAULT_LOAD_FACTOR, hasher)
+        SplitMap {
+            core: Core::with_hasher(hasher),
+        }
     }
 
     /// Creates an empty map for `capacity` entries using `hasher`; automatic
@@ -374,7 +359,8 @@ where
             .core
             .insert(hash, &mut StrongKey::new(key), value, &guard)
             .map(|e| NonNull::from(e.value()));
-        guarded(self, guard, old)
+        // SAFETY: `old` points into an entry of this map, reached under `guard`.
+        old.map(|v| unsafe { Guarded::from_raw(guard, v) })
     }
 
     /// Inserts `key -> value` only if `key` is absent: returns the inserted
@@ -401,9 +387,11 @@ where
             .map(|e| NonNull::from(e.value()))
             .map_err(|(e, value)| (NonNull::from(e.value()), value));
         match result {
-            Ok(v) => Ok(guarded(self, guard, Some(v)).expect("some")),
+            // SAFETY: `v` points into an entry of this map, reached under `guard`.
+            Ok(v) => Ok(unsafe { Guarded::from_raw(guard, v) }),
             Err((current, value)) => Err(OccupiedError {
-                current: guarded(self, guard, Some(current)).expect("some"),
+                // SAFETY: `current` points into an entry of this map, reached under `guard`.
+                current: unsafe { Guarded::from_raw(guard, current) },
                 value,
             }),
         }
@@ -465,7 +453,8 @@ where
                 &guard,
             )
             .map(|e| NonNull::from(e.value()));
-        guarded(self, guard, old)
+        // SAFETY: `old` points into an entry of this map, reached under `guard`.
+        old.map(|v| unsafe { Guarded::from_raw(guard, v) })
     }
 
     /// Removes `key`; returns clones of the stored key and value.
@@ -518,7 +507,8 @@ where
             .core
             .update(hash, &mut BorrowedKey(key), f, &guard)
             .map(|e| NonNull::from(e.value()));
-        guarded(self, guard, new)
+        // SAFETY: `new` points into an entry of this map, reached under `guard`.
+        new.map(|v| unsafe { Guarded::from_raw(guard, v) })
     }
 
     /// Stores `f(&old)` if `key` is present, else `value`; returns the value
@@ -543,7 +533,8 @@ where
             .core
             .update_or_insert(hash, &mut StrongKey::new(key), f, value, &guard);
         let stored = NonNull::from(stored.value());
-        guarded(self, guard, Some(stored)).expect("some")
+        // SAFETY: `stored` points into an entry of this map, reached under `guard`.
+        unsafe { Guarded::from_raw(guard, stored) }
     }
 
     /// Returns the value for `key`, inserting `f()` first if the key is
@@ -569,7 +560,8 @@ where
             .core
             .get_or_insert_with(hash, &mut StrongKey::new(key), f, &guard);
         let stored = NonNull::from(stored.value());
-        guarded(self, guard, Some(stored)).expect("some")
+        // SAFETY: `stored` points into an entry of this map, reached under `guard`.
+        unsafe { Guarded::from_raw(guard, stored) }
     }
 
     /// Computes the entry for `key` from its current value: `f(None)` if
@@ -602,7 +594,8 @@ where
             .core
             .compute(hash, &mut StrongKey::new(key), f, &guard)
             .map(|e| NonNull::from(e.value()));
-        guarded(self, guard, stored)
+        // SAFETY: `stored` points into an entry of this map, reached under `guard`.
+        stored.map(|v| unsafe { Guarded::from_raw(guard, v) })
     }
 
     /// Removes every entry for which `keep(&k, &v)` is false. Each removal is
@@ -705,26 +698,6 @@ where
         self.core.reclaim()
     }
 }
-
-/// The error of [`SplitMap::try_insert`] (and of the pinned and weak
-/// variants): the key was present. Holds the current value (`current`, a
-/// [`Guarded`] or a reference) and gives back the value that was not
-/// inserted.
-#[derive(Debug, PartialEq, Eq)]
-pub struct OccupiedError<R, V> {
-    /// The value already in the map.
-    pub current: R,
-    /// The value that was not inserted.
-    pub value: V,
-}
-
-impl<R, V> core::fmt::Display for OccupiedError<R, V> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("the key is already present")
-    }
-}
-
-impl<R: core::fmt::Debug, V: core::fmt::Debug> std::error::Error for OccupiedError<R, V> {}
 
 #[cfg(loom)]
 impl<K, V, S> SplitMap<K, V, S> {

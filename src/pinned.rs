@@ -8,7 +8,7 @@
 //! operations core (`ops/`).
 
 use crate::entry::{BorrowedKey, MapEntry, StrongKey};
-use crate::map::OccupiedError;
+use crate::occupied::OccupiedError;
 use crate::ops::keys::Entry;
 use crate::ops::Core;
 use crate::snapshot::Iter;

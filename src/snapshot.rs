@@ -13,8 +13,7 @@
 //! This module reads only; it never unlinks or frees anything.
 
 use crate::entry::MapEntry;
-use crate::ops::Core;
-use crate::raw::RawIter;
+use crate::ops::{Core, RawIter};
 use crate::sync::Guard;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};

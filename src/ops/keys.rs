@@ -13,7 +13,7 @@
 //!
 //! This module holds the vocabulary only; it never touches the list.
 
-use crate::raw::{Match, RawEntry};
+pub(crate) use crate::raw::{Match, RawEntry};
 
 /// What the operations core needs from an entry beyond what the list needs.
 pub(crate) trait Entry: RawEntry {

@@ -17,7 +17,9 @@
 
 pub(crate) mod keys;
 
-use crate::raw::{Action, Outcome, RawIter, RawMap, DEFAULT_LOAD_FACTOR, DEFAULT_MIN_LOG2};
+use crate::raw::node::Node;
+pub(crate) use crate::raw::RawIter;
+use crate::raw::{Action, Outcome, RawMap, DEFAULT_LOAD_FACTOR, DEFAULT_MIN_LOG2};
 use crate::stats::MapStats;
 use crate::sync::{pin, Guard};
 use core::cell::RefCell;
@@ -31,6 +33,14 @@ pub(crate) struct Core<E, S> {
 }
 
 impl<E, S> Core<E, S> {
+    /// Heap bytes of one node of this entry kind.
+    pub(crate) const NODE_BYTES: usize = Node::<E>::SIZE;
+
+    /// The default layout: the smallest directory, the default load factor.
+    pub(crate) fn with_hasher(hasher: S) -> Self {
+        Self::with_layout(DEFAULT_MIN_LOG2, DEFAULT_LOAD_FACTOR, hasher)
+    }
+
     /// `1 << log2` initial buckets (also the automatic-shrink floor) and
     /// `load_factor` entries per bucket before growth.
     pub(crate) fn with_layout(log2: u32, load_factor: usize, hasher: S) -> Self {

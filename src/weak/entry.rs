@@ -8,8 +8,7 @@
 //! never runs inside a list traversal.
 
 use super::mode::WeakProbe;
-use crate::ops::keys::{Entry, OwnedKey, Probe, Rebuild};
-use crate::raw::{Match, RawEntry};
+use crate::ops::keys::{Entry, Match, OwnedKey, Probe, RawEntry, Rebuild};
 use core::alloc::Layout;
 use core::borrow::Borrow;
 use std::sync::{Arc, Weak};

@@ -8,11 +8,9 @@ use super::mode::{KeyMode, WeakProbe};
 use super::snapshot::WeakSnapshot;
 use super::{WeakMap, WeakStats};
 use crate::guarded::Guarded;
-use crate::map::{guarded, OccupiedError};
+use crate::occupied::OccupiedError;
 use crate::ops::keys::Entry;
 use crate::ops::Core;
-use crate::raw::node::Node;
-use crate::raw::{DEFAULT_LOAD_FACTOR, DEFAULT_MIN_LOG2};
 use crate::stats::MapStats;
 use crate::sync::pin;
 use core::fmt;
@@ -72,7 +70,7 @@ impl<K, V, S, M> WeakMap<K, V, S, M> {
     /// assert_eq!(map.len(), 0);
     /// ```
     pub fn with_hasher(hasher: S) -> Self {
-        Self::with_layout(DEFAULT_MIN_LOG2, DEFAULT_LOAD_FACTOR, hasher)
+        Self::from_core(Core::with_hasher(hasher))
     }
 
     /// Creates an empty map for `capacity` entries using `hasher`.
@@ -184,8 +182,8 @@ where
     /// let sum: i32 = map.snapshot().iter().map(|(_k, v)| *v).sum();
     /// assert_eq!(sum, 30);
     /// ```
-    pub fn snapshot(&self) -> WeakSnapshot<'_, K, V, M> {
-        WeakSnapshot::new(&self.core.raw, pin())
+    pub fn snapshot(&self) -> WeakSnapshot<'_, K, V, S, M> {
+        WeakSnapshot::new(&self.core, pin())
     }
 
     /// Live entries, counted exactly by a walk over the list (O(n)); exact
@@ -246,7 +244,7 @@ where
             stats: self.core.stats(),
             live,
             dead,
-            dead_node_bytes: dead * Node::<WeakEntry<K, V>>::SIZE,
+            dead_node_bytes: dead * Core::<WeakEntry<K, V>, S>::NODE_BYTES,
             dead_key_bytes: dead * arc_allocation_bytes::<K>(),
         }
     }
@@ -398,7 +396,8 @@ where
             .insert(hash, &mut owned, value, &guard)
             .map(|e| NonNull::from(e.value()));
         drop(owned); // upgraded keys die (if they must) only now
-        guarded(self, guard, old)
+                     // SAFETY: `old` points into an entry of this map, reached under `guard`.
+        old.map(|v| unsafe { Guarded::from_raw(guard, v) })
     }
 
     /// Inserts only if no live key matching `key` is present; see
@@ -427,9 +426,11 @@ where
             .map_err(|(e, value)| (NonNull::from(e.value()), value));
         drop(owned);
         match result {
-            Ok(v) => Ok(guarded(self, guard, Some(v)).expect("some")),
+            // SAFETY: `v` points into an entry of this map, reached under `guard`.
+            Ok(v) => Ok(unsafe { Guarded::from_raw(guard, v) }),
             Err((current, value)) => Err(OccupiedError {
-                current: guarded(self, guard, Some(current)).expect("some"),
+                // SAFETY: `current` points into an entry of this map, reached under `guard`.
+                current: unsafe { Guarded::from_raw(guard, current) },
                 value,
             }),
         }
@@ -461,7 +462,8 @@ where
                 .value(),
         );
         drop(owned);
-        guarded(self, guard, Some(stored)).expect("some")
+        // SAFETY: `stored` points into an entry of this map, reached under `guard`.
+        unsafe { Guarded::from_raw(guard, stored) }
     }
 
     /// Stores `f(&old)` if a live key matching `key` is present, else
@@ -490,7 +492,8 @@ where
                 .value(),
         );
         drop(owned);
-        guarded(self, guard, Some(stored)).expect("some")
+        // SAFETY: `stored` points into an entry of this map, reached under `guard`.
+        unsafe { Guarded::from_raw(guard, stored) }
     }
 
     /// Computes the entry for `key` from its current value (`None` if
@@ -522,7 +525,8 @@ where
             .compute(hash, &mut owned, f, &guard)
             .map(|e| NonNull::from(e.value()));
         drop(owned);
-        guarded(self, guard, stored)
+        // SAFETY: `stored` points into an entry of this map, reached under `guard`.
+        stored.map(|v| unsafe { Guarded::from_raw(guard, v) })
     }
 }
 
@@ -622,7 +626,8 @@ where
             .remove_if(hash, &mut probe, &mut pred, &guard)
             .map(|e| NonNull::from(e.value()));
         drop(probe);
-        guarded(self, guard, removed)
+        // SAFETY: `removed` points into an entry of this map, reached under `guard`.
+        removed.map(|v| unsafe { Guarded::from_raw(guard, v) })
     }
 
     pub(super) fn remove_entry_with_probe(
@@ -637,7 +642,8 @@ where
             .and_then(|e| Some((e.key.upgrade()?, NonNull::from(e.value()))));
         drop(probe);
         let (key, value) = removed?;
-        Some((key, guarded(self, guard, Some(value)).expect("some")))
+        // SAFETY: `value` points into an entry of this map, reached under `guard`.
+        Some((key, unsafe { Guarded::from_raw(guard, value) }))
     }
 
     pub(super) fn update_with_probe(
@@ -652,7 +658,8 @@ where
             .update(hash, &mut probe, f, &guard)
             .map(|e| NonNull::from(e.value()));
         drop(probe);
-        guarded(self, guard, new)
+        // SAFETY: `new` points into an entry of this map, reached under `guard`.
+        new.map(|v| unsafe { Guarded::from_raw(guard, v) })
     }
 }
 

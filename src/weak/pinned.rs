@@ -14,7 +14,7 @@ use super::entry::{WeakEntry, WeakOwnedKey};
 use super::map::retain_live;
 use super::mode::{KeyMode, WeakProbe};
 use super::WeakMap;
-use crate::map::OccupiedError;
+use crate::occupied::OccupiedError;
 use crate::ops::keys::Entry;
 use crate::ops::Core;
 use crate::sync::{pin, Guard};

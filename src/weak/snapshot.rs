@@ -9,7 +9,7 @@
 
 use super::entry::WeakEntry;
 use super::mode::KeyMode;
-use crate::raw::{RawIter, RawMap};
+use crate::ops::{Core, RawIter};
 use crate::sync::Guard;
 use core::fmt;
 use core::marker::PhantomData;
@@ -22,22 +22,22 @@ use std::sync::Arc;
 ///
 /// While it lives, nothing removed from any map can be freed, so iterate and
 /// drop it. It is not `Send`.
-pub struct WeakSnapshot<'m, K, V, M> {
-    raw: &'m RawMap<WeakEntry<K, V>>,
+pub struct WeakSnapshot<'m, K, V, S, M> {
+    core: &'m Core<WeakEntry<K, V>, S>,
     guard: Guard,
     _mode: PhantomData<M>,
 }
 
-impl<K, V, M> fmt::Debug for WeakSnapshot<'_, K, V, M> {
+impl<K, V, S, M> fmt::Debug for WeakSnapshot<'_, K, V, S, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WeakSnapshot").finish_non_exhaustive()
     }
 }
 
-impl<'m, K, V, M: KeyMode<K>> WeakSnapshot<'m, K, V, M> {
-    pub(crate) fn new(raw: &'m RawMap<WeakEntry<K, V>>, guard: Guard) -> Self {
+impl<'m, K, V, S, M: KeyMode<K>> WeakSnapshot<'m, K, V, S, M> {
+    pub(crate) fn new(core: &'m Core<WeakEntry<K, V>, S>, guard: Guard) -> Self {
         WeakSnapshot {
-            raw,
+            core,
             guard,
             _mode: PhantomData,
         }
@@ -60,7 +60,7 @@ impl<'m, K, V, M: KeyMode<K>> WeakSnapshot<'m, K, V, M> {
     /// ```
     pub fn iter(&self) -> WeakIter<'_, K, V, M> {
         WeakIter {
-            raw: self.raw.iter(&self.guard),
+            raw: self.core.iter(&self.guard),
             run_so_key: 0, // a sentinel key: no data node has it
             run: Vec::new(),
             _mode: PhantomData,
@@ -135,7 +135,7 @@ impl<K, V, M> fmt::Debug for WeakIter<'_, K, V, M> {
     }
 }
 
-impl<'a, K, V, M: KeyMode<K>> IntoIterator for &'a WeakSnapshot<'_, K, V, M> {
+impl<'a, K, V, S, M: KeyMode<K>> IntoIterator for &'a WeakSnapshot<'_, K, V, S, M> {
     type Item = (Arc<K>, &'a V);
     type IntoIter = WeakIter<'a, K, V, M>;
 
