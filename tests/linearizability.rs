@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 
 /// Rounds per splitmap set-up in a plain `cargo test`.
-const DEFAULT_ROUNDS: usize = 30;
+const DEFAULT_ROUNDS: usize = 200;
 
 // ---------------------------------------------------------------------------
 // The checker on hand-built histories.
@@ -381,7 +381,7 @@ fn correct_mutex_map_is_linearizable() {
 fn planted_bug_is_caught(bug: Bug, w: &Workload, rounds: usize) {
     let failure = find_violation(&format!("{bug:?}"), w, rounds, |_| MutexMap::new(bug))
         .unwrap_or_else(|| panic!("the checker missed {bug:?} in {rounds} rounds"));
-    eprintln!("{failure}");
+    eprintln!("expected: the checker rejects the planted bug {bug:?}.\n{failure}");
     let v = &failure.violation;
     assert!(!v.excerpt.is_empty() && v.excerpt.len() <= v.ops_on_key);
 }
