@@ -444,12 +444,12 @@ fn planted_bug_is_caught(bug: Bug, w: &Workload, rounds: usize) {
 
 #[test]
 fn lost_insert_is_caught() {
-    planted_bug_is_caught(Bug::LosesInserts, &Workload::default(), 20);
+    planted_bug_is_caught(Bug::LosesInserts, &Workload::default(), 200);
 }
 
 #[test]
 fn stale_read_is_caught() {
-    planted_bug_is_caught(Bug::StaleReads, &Workload::default(), 20);
+    planted_bug_is_caught(Bug::StaleReads, &Workload::default(), 200);
 }
 
 #[test]
