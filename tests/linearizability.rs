@@ -491,12 +491,8 @@ impl<S: BuildHasher + Sync> SingleKeyMap for Pinned<S> {
     }
 }
 
-/// `SplitMap` through the guard-free layer (`map.insert(..)` etc.).
-///
-/// The only code here that depends on the guard-free write signatures:
-/// when `insert`, `remove`, `update`, `compute` and `get_or_insert_with`
-/// return guarded references instead of clones, add `.map(|v| *v)` to the
-/// first four bodies and a `*` to the last.
+/// `SplitMap` through the guard-free layer (`map.insert(..)` etc.): writes
+/// hand back `Guarded` references, read here before they are dropped.
 struct GuardFree<S>(SplitMap<u64, u64, S>);
 
 impl<S: BuildHasher + Sync> SingleKeyMap for GuardFree<S> {
@@ -504,20 +500,21 @@ impl<S: BuildHasher + Sync> SingleKeyMap for GuardFree<S> {
         self.0.get(&(key as u64))
     }
     fn insert(&self, key: usize, value: u64) -> Option<u64> {
-        self.0.insert(key as u64, value)
+        self.0.insert(key as u64, value).map(|v| *v)
     }
     fn remove(&self, key: usize) -> Option<u64> {
-        self.0.remove(&(key as u64))
+        self.0.remove(&(key as u64)).map(|v| *v)
     }
     fn update(&self, key: usize, delta: u64) -> Option<u64> {
-        self.0.update(&(key as u64), |v| v + delta)
+        self.0.update(&(key as u64), |v| v + delta).map(|v| *v)
     }
     fn compute(&self, key: usize, init: u64, delta: u64) -> Option<u64> {
         self.0
             .compute(key as u64, |v| Some(v.map_or(init, |x| x + delta)))
+            .map(|v| *v)
     }
     fn get_or_insert_with(&self, key: usize, value: u64) -> u64 {
-        self.0.get_or_insert_with(key as u64, || value)
+        *self.0.get_or_insert_with(key as u64, || value)
     }
 }
 
@@ -530,8 +527,6 @@ struct WeakByValue<S> {
 }
 
 impl<S: BuildHasher + Sync> SingleKeyMap for WeakByValue<S> {
-    const HAS_COMPUTE: bool = false;
-
     fn get(&self, key: usize) -> Option<u64> {
         self.map.pin().get(&(key as u64)).copied()
     }
@@ -545,8 +540,12 @@ impl<S: BuildHasher + Sync> SingleKeyMap for WeakByValue<S> {
     fn update(&self, key: usize, delta: u64) -> Option<u64> {
         self.map.pin().update(&(key as u64), |v| v + delta).copied()
     }
-    fn compute(&self, _: usize, _: u64, _: u64) -> Option<u64> {
-        unreachable!("WeakKeyMap has no compute")
+    fn compute(&self, key: usize, init: u64, delta: u64) -> Option<u64> {
+        let k = Arc::clone(&self.keys[key][init.count_ones() as usize % 2]);
+        self.map
+            .pin()
+            .compute(k, |v| Some(v.map_or(init, |x| x + delta)))
+            .copied()
     }
     fn get_or_insert_with(&self, key: usize, value: u64) -> u64 {
         let k = Arc::clone(&self.keys[key][value.count_ones() as usize % 2]);
@@ -562,8 +561,6 @@ struct WeakByIdentity<S> {
 }
 
 impl<S: BuildHasher + Sync> SingleKeyMap for WeakByIdentity<S> {
-    const HAS_COMPUTE: bool = false;
-
     fn get(&self, key: usize) -> Option<u64> {
         self.map.pin().get(&self.keys[key]).copied()
     }
@@ -582,8 +579,13 @@ impl<S: BuildHasher + Sync> SingleKeyMap for WeakByIdentity<S> {
             .update(&self.keys[key], |v| v + delta)
             .copied()
     }
-    fn compute(&self, _: usize, _: u64, _: u64) -> Option<u64> {
-        unreachable!("WeakIdentityMap has no compute")
+    fn compute(&self, key: usize, init: u64, delta: u64) -> Option<u64> {
+        self.map
+            .pin()
+            .compute(Arc::clone(&self.keys[key]), |v| {
+                Some(v.map_or(init, |x| x + delta))
+            })
+            .copied()
     }
     fn get_or_insert_with(&self, key: usize, value: u64) -> u64 {
         *self

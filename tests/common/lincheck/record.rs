@@ -26,10 +26,6 @@ use std::time::Instant;
 /// into the round's key set (`0..keys`); the adapter maps them to its own
 /// keys. One implementation per map flavour lives in the test file.
 pub trait SingleKeyMap: Sync {
-    /// Whether the map has `compute` (the weak maps do not): without it,
-    /// plans contain no `compute`.
-    const HAS_COMPUTE: bool = true;
-
     fn get(&self, key: usize) -> Option<u64>;
     /// Returns the old value.
     fn insert(&self, key: usize, value: u64) -> Option<u64>;
@@ -90,17 +86,14 @@ struct Planned {
 }
 
 /// A round's plan: the number of keys, and each thread's calls.
-fn plan(w: &Workload, seed: u64, has_compute: bool) -> (usize, Vec<Vec<Planned>>) {
+fn plan(w: &Workload, seed: u64) -> (usize, Vec<Vec<Planned>>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let keys = rng.gen_range(1..=w.max_keys);
     let mut slots: Vec<usize> = (0..keys)
         .flat_map(|k| std::iter::repeat(k).take(w.ops_per_key))
         .collect();
     slots.shuffle(&mut rng);
-    let mut weights = w.weights;
-    if !has_compute {
-        weights[4] = 0;
-    }
+    let weights = w.weights;
     let total: u32 = weights.iter().sum();
     assert!(total > 0, "a workload needs some operations");
     let plans = (0..w.threads)
@@ -237,7 +230,7 @@ pub fn find_violation<M: SingleKeyMap>(
     let mut ops = 0;
     for round in 0..rounds {
         let seed = round_seed(round);
-        let (keys, plans) = plan(w, seed, M::HAS_COMPUTE);
+        let (keys, plans) = plan(w, seed);
         let map = make(keys);
         let history = record(&map, &plans);
         drop(map);
