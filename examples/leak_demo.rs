@@ -38,6 +38,8 @@ use counting_alloc::{live, Counting};
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/memory_maps.rs"]
 mod memory_maps;
 
@@ -48,6 +50,10 @@ use memory_maps::{MemoryMap, H};
 // ---------------------------------------------------------------------------
 
 const ALL_MAPS: [&str; 5] = ["SplitMap", "Mutex<HashMap>", "dashmap", "papaya", "scc"];
+const USAGE: &str = "leak_demo [--threads N] [--spike-secs S] [--steady-secs S] [--drain-secs S]
+                 [--spike-window N] [--window N] [--sample-ms N]
+                 [--maps SplitMap,Mutex<HashMap>,dashmap,papaya,scc] [--out FILE.svg]
+(windows are requests in flight per thread)";
 const PHASES: [&str; 3] = ["spike", "steady", "delete-all"];
 
 // ---------------------------------------------------------------------------
@@ -83,42 +89,21 @@ impl Settings {
             out: format!("{target}/leak_demo.svg"),
             child: None,
         };
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        let mut i = 0;
-        while i < args.len() {
-            let flag = args[i].as_str();
-            if flag == "-h" || flag == "--help" {
-                eprintln!(
-                    "leak_demo [--threads N] [--spike-secs S] [--steady-secs S] [--drain-secs S]\n\
-                     \x20         [--spike-window N] [--window N] [--sample-ms N]\n\
-                     \x20         [--maps {}] [--out FILE.svg]\n\
-                     windows are requests in flight per thread",
-                    ALL_MAPS.join(",")
-                );
-                std::process::exit(0);
-            }
-            let v = args
-                .get(i + 1)
-                .unwrap_or_else(|| panic!("{flag} needs a value"));
-            let num = |what: &str| -> f64 {
-                v.parse()
-                    .unwrap_or_else(|_| panic!("{flag} wants {what}, got {v}"))
-            };
-            match flag {
-                "--threads" => s.threads = num("a count") as usize,
-                "--spike-secs" => s.spike_secs = num("seconds"),
-                "--steady-secs" => s.steady_secs = num("seconds"),
-                "--drain-secs" => s.drain_secs = num("seconds"),
-                "--spike-window" => s.spike_window = num("a count") as u64,
-                "--window" => s.window = num("a count") as u64,
-                "--sample-ms" => s.sample_ms = (num("milliseconds") as u64).max(1),
-                "--maps" => s.maps = v.split(',').map(str::to_owned).collect(),
-                "--out" => s.out = v.clone(),
-                "--child" => s.child = Some(v.clone()),
-                _ => panic!("unknown flag {flag}; try --help"),
-            }
-            i += 2;
+        let mut args = cli::Args::parse(USAGE);
+        s.threads = args.value_or("--threads", s.threads);
+        s.spike_secs = args.value_or("--spike-secs", s.spike_secs);
+        s.steady_secs = args.value_or("--steady-secs", s.steady_secs);
+        s.drain_secs = args.value_or("--drain-secs", s.drain_secs);
+        s.spike_window = args.value_or("--spike-window", s.spike_window);
+        s.window = args.value_or("--window", s.window);
+        s.sample_ms = args.value_or("--sample-ms", s.sample_ms).max(1);
+        s.maps = args.list("--maps").unwrap_or(s.maps);
+        s.out = args.value_or("--out", s.out);
+        s.child = args.value("--child");
+        if let Some(unknown) = s.maps.iter().find(|m| !ALL_MAPS.contains(&m.as_str())) {
+            args.fail(format_args!("unknown map {unknown:?}"));
         }
+        args.finish();
         s.threads = s.threads.max(1);
         s
     }
@@ -280,6 +265,7 @@ struct Run {
 }
 
 fn run_map(exe: &std::path::Path, s: &Settings, name: &str, idx: usize) -> Run {
+    let progress = cli::Progress::default();
     let mut child = Command::new(exe)
         .args(s.to_args())
         .args(["--child", name])
@@ -310,8 +296,8 @@ fn run_map(exe: &std::path::Path, s: &Settings, name: &str, idx: usize) -> Run {
                 last_ops = (secs, ops);
                 run.samples.push((secs, bytes, phase));
                 let done = ((secs / total) * 20.0).clamp(0.0, 20.0) as usize;
-                eprint!(
-                    "\r[{}/{}] {:<15} [{:<20}] {:>4.1}s {:<10} live {:>9}  {:>6.2} Mops/s   ",
+                progress.update(format_args!(
+                    "[{}/{}] {:<15} [{:<20}] {:>4.1}s {:<10} live {:>9}  {:>6.2} Mops/s",
                     idx + 1,
                     s.maps.len(),
                     name,
@@ -320,7 +306,7 @@ fn run_map(exe: &std::path::Path, s: &Settings, name: &str, idx: usize) -> Run {
                     PHASES[phase.min(2) as usize],
                     human(bytes),
                     rate / 1e6
-                );
+                ));
             }
             Some("P") if f.len() == 4 => {
                 let p: usize = f[1].parse().unwrap_or(0);
@@ -336,7 +322,15 @@ fn run_map(exe: &std::path::Path, s: &Settings, name: &str, idx: usize) -> Run {
         }
     }
     let status = child.wait().expect("child status");
-    eprintln!();
+    progress.done(format_args!(
+        "[{}/{}] {name}: {:.2} / {:.2} / {:.2} Mops/s (spike / steady / delete-all), live {} at the end",
+        idx + 1,
+        s.maps.len(),
+        run.phase_rate[0] / 1e6,
+        run.phase_rate[1] / 1e6,
+        run.phase_rate[2] / 1e6,
+        human(run.end_bytes)
+    ));
     assert!(status.success(), "{name} run failed");
     run
 }

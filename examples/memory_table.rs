@@ -32,6 +32,8 @@ use counting_alloc::{live, Counting, PEAK};
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/memory_maps.rs"]
 mod memory_maps;
 
@@ -108,22 +110,15 @@ fn main() {
         window: 10_000,
         steps: 5_000_000,
     };
-    let mut only: Option<String> = None;
-    let args: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i < args.len() {
-        let val = || args.get(i + 1).cloned().expect("flag needs a value");
-        match args[i].as_str() {
-            "--map" => only = Some(val()),
-            "--entries" => p.entries = val().parse().expect("--entries N"),
-            "--window" => p.window = val().parse().expect("--window N"),
-            "--steps" => p.steps = val().parse().expect("--steps N"),
-            other => {
-                panic!("unknown flag {other} (--map NAME, --entries N, --window N, --steps N)")
-            }
-        }
-        i += 2;
-    }
+    let mut args = cli::Args::parse(
+        "memory_table [--map NAME] [--entries N] [--window N] [--steps N]\n\
+         (without --map: every map, each in a fresh process, as a markdown table)",
+    );
+    let only: Option<String> = args.value("--map");
+    p.entries = args.value_or("--entries", p.entries);
+    p.window = args.value_or("--window", p.window);
+    p.steps = args.value_or("--steps", p.steps);
+    args.finish();
     if let Some(name) = only {
         match name.as_str() {
             "Mutex<HashMap>" => measure::<Mutex<HashMap<u64, u64, H>>>(&name, &p),
@@ -144,8 +139,9 @@ fn main() {
     println!("| map | bytes/entry | after remove-all, no call | after own reclaim call | churn peak | churn final | churn final after call |");
     println!("|---|--:|--:|--:|--:|--:|--:|");
     let mut notes = Vec::new();
+    let progress = cli::Progress::default();
     for name in MAPS {
-        eprint!("\rmemory: {name:<16}");
+        progress.update(format_args!("memory: {name}"));
         let out = Command::new(&exe)
             .args(["--map", name])
             .args(["--entries", &p.entries.to_string()])
@@ -175,7 +171,7 @@ fn main() {
             human(f[6])
         );
     }
-    eprintln!();
+    progress.clear();
     println!(
         "\nReclaim calls: SplitMap `shrink_to_fit()` + `reclaim()`; std and dashmap `shrink_to_fit()`; \
          scc `Guard::accelerate()` (it shrinks by itself); papaya offers none."
