@@ -12,8 +12,9 @@
 //! and the shape of what it returns.
 //!
 //! What this module must never do: touch a raw pointer (it has no `unsafe`),
-//! import a public map type, or pin the epoch on its own (callers pass the
-//! guard, so the pinned layer pins once for many operations).
+//! import a public map type, or pin the epoch inside a single-key operation
+//! (callers pass the guard, so the pinned layer pins once for many
+//! operations; only the whole-map maintenance calls pin for themselves).
 
 pub(crate) mod keys;
 
