@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod alloc;
+pub mod race;
 pub mod tracked;
 
 use splitmap::SplitMap;
