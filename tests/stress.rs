@@ -107,6 +107,7 @@ fn concurrent_increments_add_up() {
                 .map(|t| {
                     let (map, line) = (&map, &line);
                     s.spawn(move || {
+                        let _poison = line.poison_on_panic();
                         let mut done = 0u64;
                         let mut max_buckets = 0;
                         let mut increment = |i: u64| {
@@ -262,6 +263,7 @@ fn replace_racing_remove_never_resurrects() {
         std::thread::scope(|s| {
             let (m, line_ref, key_ref, applied_ref) = (&map, &line, &key, &applied);
             s.spawn(move || {
+                let _poison = line_ref.poison_on_panic();
                 for r in 0.. {
                     line_ref.wait(2 * r);
                     let k = key_ref.load(SeqCst);
@@ -292,6 +294,7 @@ fn replace_racing_remove_never_resurrects() {
                     line_ref.wait(2 * r + 1);
                 }
             });
+            let _poison = line.poison_on_panic();
             let mut rng = StdRng::seed_from_u64(7);
             while round < min_rounds || (interleaved < want_interleaved && round < max_rounds) {
                 let k = round as u64 % 16;
@@ -302,13 +305,7 @@ fn replace_racing_remove_never_resurrects() {
                 // until a random number of updates is visible (the updater
                 // gets there: nobody else removes the key), then remove.
                 let target = rng.gen_range(1..UPDATES);
-                let mut spins = 0u32;
-                while map.get(&k).expect("present until removed") < target {
-                    spins += 1;
-                    if spins % 64 == 0 {
-                        std::thread::yield_now();
-                    }
-                }
+                line.spin_until(|| map.get(&k).expect("present until removed") >= target);
                 let removed = map.pin().remove(&k).copied();
                 line.wait(2 * round + 1);
                 let applied = applied.load(SeqCst);
