@@ -150,3 +150,12 @@ pub use weak::{
     WeakIdentityMap, WeakIdentityMapRef, WeakIter, WeakKeyMap, WeakKeyMapRef, WeakSnapshot,
     WeakStats,
 };
+
+/// Test hook, not a stable API (feature `internal-test-hooks`): the number
+/// of list nodes the calling thread has stepped onto in searches, lookups,
+/// compaction walks and iteration since it started.
+#[cfg(all(feature = "internal-test-hooks", not(loom)))]
+#[doc(hidden)]
+pub fn list_steps() -> u64 {
+    raw::list::steps()
+}

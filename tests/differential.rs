@@ -175,9 +175,9 @@ fn grow_to_many_then_delete_all_shrinks() {
             assert_eq!(map.remove(&i), Some(i), "remove {i}");
         }
         // shrink_to_fit never waits for other threads; parallel tests in this
-        // process may hold the epoch for a while, so retry a bounded number
-        // of times.
-        for _ in 0..1000 {
+        // process may hold the epoch for a while (a pinned thread descheduled
+        // on a busy machine), so retry a bounded number of times.
+        for _ in 0..100_000 {
             map.shrink_to_fit();
             map.reclaim();
             if !map.stats().shrink_pending && map.stats().buckets <= 4 {
@@ -243,6 +243,15 @@ fn refill_after_clear_grows_while_epoch_is_held() {
 /// stray sentinel by a search from its parent, so the whole shrink is linear
 /// in the sentinels; it used to search from the surviving bucket, walking
 /// past every stray not yet unlinked (quadratic: minutes at this size).
+///
+/// The bound is on work, not time: the list nodes this thread steps onto
+/// (`splitmap::list_steps`, a test-only counter) while shrinking. Each
+/// `shrink_to_fit` starts with a compaction walk over every linked node
+/// (allowed: two steps per linked sentinel at the time of the call, however
+/// many calls the grace periods take while other tests hold the epoch);
+/// on top of that, unlinking the strays may cost a few steps each. The
+/// loop checks the bound after every call, so a quadratic shrink fails
+/// after one call instead of running on.
 #[test]
 fn many_level_shrink_after_clear_completes() {
     let map: SplitMap<u64, u64> = SplitMap::new();
@@ -256,17 +265,32 @@ fn many_level_shrink_after_clear_completes() {
         map.clear();
     }
     let before = map.stats();
-    let started = std::time::Instant::now();
+    const STEPS_PER_STRAY: u64 = 4;
+    let strays = before.initialized_buckets as u64;
+    let mut walks = 0;
+    let steps_before = splitmap::list_steps();
+    let mut calls = 0;
     for _ in 0..1000 {
+        walks += 2 * map.stats().initialized_buckets as u64;
         map.shrink_to_fit();
+        calls += 1;
+        let steps = splitmap::list_steps() - steps_before;
+        let bound = walks + STEPS_PER_STRAY * strays;
+        assert!(
+            steps <= bound,
+            "shrinking {strays} sentinels took {steps} list steps after {calls} \
+             shrink_to_fit calls (bound {bound}: {walks} for their walks + \
+             {STEPS_PER_STRAY} per sentinel): not linear"
+        );
         if map.stats().buckets <= 4 && !map.stats().shrink_pending {
             break;
         }
     }
+    let steps = splitmap::list_steps() - steps_before;
     let after = map.stats();
     eprintln!(
-        "many-level shrink: {before:?} -> {after:?} in {:?}",
-        started.elapsed()
+        "many-level shrink: {before:?} -> {after:?}: {steps} list steps for {strays} \
+         sentinels in {calls} calls ({walks} allowed for the walks)"
     );
     assert!(after.buckets <= 4 && !after.shrink_pending, "{after:?}");
     assert_eq!(
