@@ -309,3 +309,45 @@ fn list_steps() -> u64 {
 }
 
 const STEPS_COUNTED: bool = cfg!(feature = "internal-test-hooks");
+
+/// KNOWN FAILURE, ignored until the core changes (issue 13 report): after a
+/// delete-all under a held pin, ordinary operations bring memory back
+/// (`tests/memory.rs`), but not in linear work. While the many-level shrink
+/// waits for its grace period (the epoch has to drain the removed nodes
+/// first, which takes a number of operations proportional to the map),
+/// every write starts at its surviving bucket's sentinel and walks past the
+/// stray sentinels of the dropped levels. Measured (list steps per stray
+/// sentinel): 200 at 25k entries, 652 at 50k, 717 at 100k, 2146 at 200k;
+/// at 1M entries the recovery took 110 s. Run with `--ignored` after a fix.
+#[test]
+#[ignore = "fails today: recovery after a delete-all under a held pin is quadratic"]
+fn recovery_after_delete_all_under_a_pin_is_linear() {
+    const STEPS_PER_STRAY: u64 = 32;
+    let n = scaled(200_000) as u64;
+    let map: SplitMap<u64, u64> = SplitMap::new();
+    for i in 0..n {
+        map.insert(i, i);
+    }
+    let strays = map.stats().initialized_buckets as u64;
+    let held = crossbeam_epoch::pin();
+    for i in 0..n {
+        map.remove(&i);
+    }
+    drop(held);
+    let steps_before = list_steps();
+    let mut pairs = 0u64;
+    while (map.stats().buckets > 4 || map.stats().shrink_pending) && pairs < 10 * n {
+        map.insert(n + pairs % 8, 0);
+        map.remove(&(n + pairs % 8));
+        pairs += 1;
+    }
+    let steps = list_steps() - steps_before;
+    eprintln!("{strays} stray sentinels: {pairs} insert+remove pairs, {steps} list steps");
+    assert!(map.stats().buckets <= 4, "{:?}", map.stats());
+    assert!(
+        !STEPS_COUNTED || steps <= STEPS_PER_STRAY * strays,
+        "recovering from {strays} stray sentinels took {steps} list steps \
+         ({:.0} per sentinel; bound {STEPS_PER_STRAY})",
+        steps as f64 / strays as f64
+    );
+}
