@@ -81,7 +81,7 @@ fn every_value_dropped_exactly_once() {
 /// their own junk keys make the directory grow and shrink under them: each
 /// cycle every thread fills its junk keys, meets the others at a start line,
 /// and drains them again, so the map goes from a few thousand entries back
-/// to eight, several times. The counters add up exactly, and the directory
+/// to eight, ten times (and on, bounded, until a shrink has completed). The counters add up exactly, and the directory
 /// did grow and did finish shrinks while the increments ran.
 #[test]
 fn concurrent_increments_add_up() {
@@ -102,10 +102,11 @@ fn concurrent_increments_add_up() {
         }
         let initial_buckets = map.stats().buckets;
         let line = StartLine::new(THREADS);
+        let stop = std::sync::atomic::AtomicBool::new(false);
         let increments: u64 = std::thread::scope(|s| {
             let handles: Vec<_> = (0..THREADS as u64)
                 .map(|t| {
-                    let (map, line) = (&map, &line);
+                    let (map, line, stop) = (&map, &line, &stop);
                     s.spawn(move || {
                         let _poison = line.poison_on_panic();
                         let mut done = 0u64;
@@ -120,7 +121,7 @@ fn concurrent_increments_add_up() {
                             done += 1;
                         };
                         let base = 1_000 + t * 100_000;
-                        for cycle in 0..cycles {
+                        for cycle in 0.. {
                             for i in 0..junk {
                                 for j in 0..INCREMENTS_PER_JUNK {
                                     increment(i * INCREMENTS_PER_JUNK + j);
@@ -128,7 +129,7 @@ fn concurrent_increments_add_up() {
                                 map.insert(base + i, i);
                             }
                             max_buckets = max_buckets.max(map.stats().buckets);
-                            line.wait(2 * cycle);
+                            line.wait(3 * cycle);
                             for i in 0..junk {
                                 for j in 0..INCREMENTS_PER_JUNK {
                                     increment(i * INCREMENTS_PER_JUNK + j);
@@ -139,7 +140,18 @@ fn concurrent_increments_add_up() {
                                     base + i
                                 );
                             }
-                            line.wait(2 * cycle + 1);
+                            line.wait(3 * cycle + 1);
+                            // Thread 0 decides for all: at least `cycles`,
+                            // then on (bounded) until a shrink has completed.
+                            if t == 0 {
+                                let done = cycle + 1 >= cycles
+                                    && (map.stats().shrinks > 0 || cycle + 1 >= 10 * cycles);
+                                stop.store(done, SeqCst);
+                            }
+                            line.wait(3 * cycle + 2);
+                            if stop.load(SeqCst) {
+                                break;
+                            }
                         }
                         assert!(
                             max_buckets > initial_buckets,
