@@ -3,7 +3,7 @@
 # failed differential check, a panic, a sanitizer report) fails the script.
 #
 #   FUZZ_TIME       seconds per target (default 60)
-#   FUZZ_TARGETS    targets to run (default: ops threads weak)
+#   FUZZ_TARGETS    targets to run (default: ops threads weak weak_identity)
 #   FUZZ_INPUT_TIMEOUT  seconds one input may run before it counts as a hang
 #                   (default 20; libFuzzer's own default is 1200)
 #   FUZZ_SANITIZER  none (default) or address. `address` runs under
@@ -26,7 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 time_per_target="${FUZZ_TIME:-60}"
-targets="${FUZZ_TARGETS:-ops threads weak}"
+targets="${FUZZ_TARGETS:-ops threads weak weak_identity}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 input_timeout="${FUZZ_INPUT_TIMEOUT:-20}"
 

@@ -11,6 +11,10 @@ cd "$(dirname "$0")/.."
 export RUSTFLAGS="--cfg loom --cfg crossbeam_loom"
 # Bound 1: with the epoch's own atomics modeled, bound 2 does not fit the
 # CI budget (not run to completion; single models ran for many minutes).
+# The deep models (tests/deep_list.rs: the protocol restated without the
+# epoch) set their own bounds and ignore this one: every interleaving for
+# two threads, bound 3 (LOOM_DEEP_PREEMPTIONS) for three; see
+# .ci/loom-deep.sh for a longer sweep.
 export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-1}"
 
 start=$(date +%s)

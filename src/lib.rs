@@ -231,3 +231,12 @@ pub use weak::{
     ByIdentity, ByValue, KeyMode, WeakIdentityMap, WeakIdentityMapRef, WeakIter, WeakKeyMap,
     WeakKeyMapRef, WeakMap, WeakMapRef, WeakSnapshot, WeakStats,
 };
+
+/// Test hook, not a stable API (feature `internal-test-hooks`): the number
+/// of list nodes the calling thread has stepped onto in searches, lookups,
+/// compaction walks and iteration since it started.
+#[cfg(all(feature = "internal-test-hooks", not(loom)))]
+#[doc(hidden)]
+pub fn list_steps() -> u64 {
+    raw::list::steps()
+}

@@ -188,9 +188,9 @@ fn grow_to_many_then_delete_all_shrinks() {
             assert_eq!(map.remove(&i).as_deref(), Some(&i), "remove {i}");
         }
         // shrink_to_fit never waits for other threads; parallel tests in this
-        // process may hold the epoch for a while, so retry a bounded number
-        // of times.
-        for _ in 0..1000 {
+        // process may hold the epoch for a while (a pinned thread descheduled
+        // on a busy machine), so retry a bounded number of times.
+        for _ in 0..100_000 {
             map.shrink_to_fit();
             map.reclaim();
             if !map.stats().shrink_pending && map.stats().buckets <= 4 {
@@ -256,6 +256,15 @@ fn refill_after_clear_grows_while_epoch_is_held() {
 /// stray sentinel by a search from its parent, so the whole shrink is linear
 /// in the sentinels; it used to search from the surviving bucket, walking
 /// past every stray not yet unlinked (quadratic: minutes at this size).
+///
+/// The bound is on work, not time: the list nodes this thread steps onto
+/// (`splitmap::list_steps`, a test-only counter) while shrinking. Each
+/// `shrink_to_fit` starts with a compaction walk over every linked node
+/// (allowed: two steps per linked sentinel at the time of the call, however
+/// many calls the grace periods take while other tests hold the epoch);
+/// on top of that, unlinking the strays may cost a few steps each. The
+/// loop checks the bound after every call, so a quadratic shrink fails
+/// after one call instead of running on.
 #[test]
 fn many_level_shrink_after_clear_completes() {
     let map: SplitMap<u64, u64> = SplitMap::new();
@@ -269,21 +278,89 @@ fn many_level_shrink_after_clear_completes() {
         map.clear();
     }
     let before = map.stats();
-    let started = std::time::Instant::now();
+    const STEPS_PER_STRAY: u64 = 4;
+    let strays = before.initialized_buckets as u64;
+    let mut walks = 0;
+    let steps_before = list_steps();
+    let mut calls = 0;
     for _ in 0..1000 {
+        walks += 2 * map.stats().initialized_buckets as u64;
         map.shrink_to_fit();
+        calls += 1;
+        let steps = list_steps() - steps_before;
+        let bound = walks + STEPS_PER_STRAY * strays;
+        assert!(
+            !STEPS_COUNTED || steps <= bound,
+            "shrinking {strays} sentinels took {steps} list steps after {calls} \
+             shrink_to_fit calls (bound {bound}: {walks} for their walks + \
+             {STEPS_PER_STRAY} per sentinel): not linear"
+        );
         if map.stats().buckets <= 4 && !map.stats().shrink_pending {
             break;
         }
     }
+    let steps = list_steps() - steps_before;
     let after = map.stats();
     eprintln!(
-        "many-level shrink: {before:?} -> {after:?} in {:?}",
-        started.elapsed()
+        "many-level shrink: {before:?} -> {after:?}: {steps} list steps for {strays} \
+         sentinels in {calls} calls ({walks} allowed for the walks)"
     );
     assert!(after.buckets <= 4 && !after.shrink_pending, "{after:?}");
     assert_eq!(
         after.initialized_buckets,
         after.buckets.min(after.initialized_buckets)
+    );
+}
+
+/// `splitmap::list_steps()`, or 0 when the crate is built without the
+/// test-only feature (the README's command, `--all-features`, has it).
+fn list_steps() -> u64 {
+    #[cfg(feature = "internal-test-hooks")]
+    return splitmap::list_steps();
+    #[cfg(not(feature = "internal-test-hooks"))]
+    0
+}
+
+const STEPS_COUNTED: bool = cfg!(feature = "internal-test-hooks");
+
+/// KNOWN FAILURE, ignored until the core changes (issue 13 report): after a
+/// delete-all under a held pin, ordinary operations bring memory back
+/// (`tests/memory.rs`), but not in linear work. While the many-level shrink
+/// waits for its grace period (the epoch has to drain the removed nodes
+/// first, which takes a number of operations proportional to the map),
+/// every write starts at its surviving bucket's sentinel and walks past the
+/// stray sentinels of the dropped levels. Measured (list steps per stray
+/// sentinel): 200 at 25k entries, 652 at 50k, 717 at 100k, 2146 at 200k;
+/// at 1M entries the recovery took 110 s. Run with `--ignored` after a fix.
+#[test]
+#[ignore = "fails today: recovery after a delete-all under a held pin is quadratic"]
+fn recovery_after_delete_all_under_a_pin_is_linear() {
+    const STEPS_PER_STRAY: u64 = 32;
+    let n = scaled(200_000) as u64;
+    let map: SplitMap<u64, u64> = SplitMap::new();
+    for i in 0..n {
+        map.insert(i, i);
+    }
+    let strays = map.stats().initialized_buckets as u64;
+    let held = crossbeam_epoch::pin();
+    for i in 0..n {
+        map.remove(&i);
+    }
+    drop(held);
+    let steps_before = list_steps();
+    let mut pairs = 0u64;
+    while (map.stats().buckets > 4 || map.stats().shrink_pending) && pairs < 10 * n {
+        map.insert(n + pairs % 8, 0);
+        map.remove(&(n + pairs % 8));
+        pairs += 1;
+    }
+    let steps = list_steps() - steps_before;
+    eprintln!("{strays} stray sentinels: {pairs} insert+remove pairs, {steps} list steps");
+    assert!(map.stats().buckets <= 4, "{:?}", map.stats());
+    assert!(
+        !STEPS_COUNTED || steps <= STEPS_PER_STRAY * strays,
+        "recovering from {strays} stray sentinels took {steps} list steps \
+         ({:.0} per sentinel; bound {STEPS_PER_STRAY})",
+        steps as f64 / strays as f64
     );
 }

@@ -131,3 +131,22 @@ fn weak_seed_corpus() {
     let n = replay_seeds("weak", runner::weak::run_weak_bytes);
     assert!(n > 0, "no seeds in fuzz/seeds/weak");
 }
+
+#[test]
+fn weak_identity_random_buffers() {
+    replay_random(
+        "weak_identity",
+        0x5eed_0004,
+        RANDOM_CASES / 2,
+        runner::weak_identity::run_weak_identity_bytes,
+    );
+}
+
+#[test]
+fn weak_identity_seed_corpus() {
+    let n = replay_seeds(
+        "weak_identity",
+        runner::weak_identity::run_weak_identity_bytes,
+    );
+    assert!(n > 0, "no seeds in fuzz/seeds/weak_identity");
+}

@@ -4,12 +4,14 @@
 
 mod common;
 
+use common::race::StartLine;
 use common::tracked::{Ledger, Tracked};
 use common::{flush_epoch, scaled, with_each_config, HashMode, TestHasher};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use splitmap::SplitMap;
-use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::SeqCst;
 
 /// Flushes the epoch until every tracked value is dropped, or gives up after
 /// a bounded number of rounds (another test thread may be pinned).
@@ -75,36 +77,102 @@ fn every_value_dropped_exactly_once() {
     });
 }
 
+/// Four threads increment eight counters (`update` and `compute`) while
+/// their own junk keys make the directory grow and shrink under them: each
+/// cycle every thread fills its junk keys, meets the others at a start line,
+/// and drains them again, so the map goes from a few thousand entries back
+/// to eight, ten times (and on, bounded, until a shrink has completed). The counters add up exactly, and the directory
+/// did grow and did finish shrinks while the increments ran.
 #[test]
 fn concurrent_increments_add_up() {
     with_each_config(|config| {
         let map: SplitMap<u64, u64, TestHasher> = config.map();
         const KEYS: u64 = 8;
-        let per_thread = scaled(5_000) as u64;
+        const THREADS: usize = 4;
+        const INCREMENTS_PER_JUNK: u64 = 4;
+        // Few hashes: every operation walks the whole list.
+        let junk = if config.mode == HashMode::Few {
+            100
+        } else {
+            400
+        };
+        let cycles = scaled(10);
         for k in 0..KEYS {
             map.insert(k, 0);
         }
-        std::thread::scope(|s| {
-            for t in 0..4u64 {
-                let map = &map;
-                s.spawn(move || {
-                    for i in 0..per_thread {
-                        let k = (i + t) % KEYS;
-                        if i % 2 == 0 {
-                            assert!(map.update(&k, |v| v + 1).is_some());
-                        } else {
-                            map.compute(k, |v| Some(v.copied().unwrap_or(0) + 1));
+        let initial_buckets = map.stats().buckets;
+        let line = StartLine::new(THREADS);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let increments: u64 = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..THREADS as u64)
+                .map(|t| {
+                    let (map, line, stop) = (&map, &line, &stop);
+                    s.spawn(move || {
+                        let _poison = line.poison_on_panic();
+                        let mut done = 0u64;
+                        let mut max_buckets = 0;
+                        let mut increment = |i: u64| {
+                            let k = i % KEYS; // all threads on the same key at once
+                            if i % 2 == 0 {
+                                assert!(map.update(&k, |v| v + 1).is_some(), "counter {k} lost");
+                            } else {
+                                map.compute(k, |v| Some(v.copied().unwrap_or(0) + 1));
+                            }
+                            done += 1;
+                        };
+                        let base = 1_000 + t * 100_000;
+                        for cycle in 0.. {
+                            for i in 0..junk {
+                                for j in 0..INCREMENTS_PER_JUNK {
+                                    increment(i * INCREMENTS_PER_JUNK + j);
+                                }
+                                map.insert(base + i, i);
+                            }
+                            max_buckets = max_buckets.max(map.stats().buckets);
+                            line.wait(3 * cycle);
+                            for i in 0..junk {
+                                for j in 0..INCREMENTS_PER_JUNK {
+                                    increment(i * INCREMENTS_PER_JUNK + j);
+                                }
+                                assert!(
+                                    map.remove(&(base + i)).is_some(),
+                                    "junk {} lost",
+                                    base + i
+                                );
+                            }
+                            line.wait(3 * cycle + 1);
+                            // Thread 0 decides for all: at least `cycles`,
+                            // then on (bounded) until a shrink has completed.
+                            if t == 0 {
+                                let done = cycle + 1 >= cycles
+                                    && (map.stats().shrinks > 0 || cycle + 1 >= 10 * cycles);
+                                stop.store(done, SeqCst);
+                            }
+                            line.wait(3 * cycle + 2);
+                            if stop.load(SeqCst) {
+                                break;
+                            }
                         }
-                        // Unrelated churn forces growth and shrink meanwhile.
-                        let junk = 1_000 + t * 100_000 + i % 300;
-                        map.insert(junk, i);
-                        map.remove(&(junk ^ 1));
-                    }
-                });
-            }
+                        assert!(
+                            max_buckets > initial_buckets,
+                            "{}: junk never grew the directory ({max_buckets} buckets)",
+                            config.name
+                        );
+                        done
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
         });
+        let stats = map.stats();
         let total: u64 = (0..KEYS).map(|k| map.get(&k).unwrap()).sum();
-        assert_eq!(total, 4 * per_thread);
+        assert_eq!(total, increments, "{}: lost increments", config.name);
+        assert_eq!(stats.len, KEYS as usize);
+        assert!(
+            stats.shrinks > 0,
+            "{}: no shrink completed while the increments ran: {stats:?}",
+            config.name
+        );
     });
 }
 
@@ -177,42 +245,107 @@ fn tokens_are_conserved() {
     });
 }
 
-/// Replacing values races removing them: a remove returns either the value
-/// that was inserted last by the writer or nothing; a removed key never
-/// comes back by itself.
+/// Replacing values races removing them. Each round one thread runs
+/// `UPDATES` increments of a key while the other, released at the same
+/// moment, removes it once a random number of them is visible. A remove returns the value the
+/// updates had built when it took effect, so it must equal exactly the
+/// number of updates that succeeded; once one update has failed (the key is
+/// gone) no later one may succeed, and the key stays gone.
+///
+/// The rounds must actually interleave: the test counts the rounds whose
+/// remove landed between two updates and fails if there are too few (the
+/// race was not exercised).
 #[test]
 fn replace_racing_remove_never_resurrects() {
+    const UPDATES: u64 = 32;
+    const STOP: u64 = u64::MAX;
     with_each_config(|config| {
-        let map = Arc::new(config.map::<u64, u64>());
-        let rounds = scaled(3_000) as u64;
-        for round in 0..rounds {
-            let k = round % 16;
-            map.insert(k, 0);
-            std::thread::scope(|s| {
-                let m = &map;
-                let updater = s.spawn(move || {
-                    let mut applied = 0;
-                    while m.update(&k, |v| v + 1).is_some() {
-                        applied += 1;
-                        if applied == 3 {
-                            break;
+        let map = config.map::<u64, u64>();
+        let min_rounds = scaled(2_000);
+        let max_rounds = 20 * min_rounds;
+        let want_interleaved = min_rounds / 10;
+        // Each round: the main thread publishes the key, both meet at the
+        // line (round 2r), race, and meet again (2r + 1) once the updater has
+        // published how many of its updates succeeded.
+        let line = StartLine::new(2);
+        let key = AtomicU64::new(STOP);
+        let applied = AtomicU64::new(0);
+        let (mut interleaved, mut flat_out) = (0, 0);
+        let mut round = 0;
+        std::thread::scope(|s| {
+            let (m, line_ref, key_ref, applied_ref) = (&map, &line, &key, &applied);
+            s.spawn(move || {
+                let _poison = line_ref.poison_on_panic();
+                for r in 0.. {
+                    line_ref.wait(2 * r);
+                    let k = key_ref.load(SeqCst);
+                    if k == STOP {
+                        return;
+                    }
+                    let mut done = 0;
+                    let mut failed = false;
+                    for i in 0..UPDATES {
+                        if r % 2 == 1 {
+                            // Odd rounds let the remover in between updates
+                            // even when both threads share one core (other
+                            // tests run in parallel); even rounds run flat
+                            // out, for the CAS-level race on two cores.
+                            std::thread::yield_now();
+                        }
+                        if m.update(&k, |v| v + 1).is_some() {
+                            assert!(
+                                !failed,
+                                "update {i} of key {k} succeeded after one failed: resurrected"
+                            );
+                            done += 1;
+                        } else {
+                            failed = true;
                         }
                     }
-                    applied
-                });
-                let remover = s.spawn(move || m.remove(&k).map(|v| *v));
-                let applied = updater.join().unwrap();
-                let removed = remover.join().unwrap();
-                // The remove took the value after some prefix of the updates.
-                let removed = removed.expect("the key was present until removed");
-                assert!(
-                    removed <= applied,
-                    "removed {removed} after {applied} updates"
-                );
-                // Updates after the remove must fail: the key stays gone.
-                assert_eq!(m.get(&k), None, "key {k} resurrected");
+                    applied_ref.store(done, SeqCst);
+                    line_ref.wait(2 * r + 1);
+                }
             });
-        }
+            let _poison = line.poison_on_panic();
+            let mut rng = StdRng::seed_from_u64(7);
+            while round < min_rounds || (interleaved < want_interleaved && round < max_rounds) {
+                let k = round as u64 % 16;
+                map.insert(k, 0);
+                key.store(k, SeqCst);
+                line.wait(2 * round);
+                // Land the remove in the middle of the update run: wait
+                // until a random number of updates is visible (the updater
+                // gets there: nobody else removes the key), then remove.
+                let target = rng.gen_range(1..UPDATES);
+                line.spin_until(|| map.get(&k).expect("present until removed") >= target);
+                let removed = map.pin().remove(&k).copied();
+                line.wait(2 * round + 1);
+                let applied = applied.load(SeqCst);
+                let removed = removed.expect("the key was present until removed");
+                assert_eq!(
+                    removed, applied,
+                    "{}: remove took value {removed}, but {applied} updates succeeded",
+                    config.name
+                );
+                assert_eq!(map.get(&k), None, "key {k} resurrected");
+                if removed < UPDATES {
+                    interleaved += 1;
+                    flat_out += usize::from(round % 2 == 0);
+                }
+                round += 1;
+            }
+            key.store(STOP, SeqCst);
+            line.wait(2 * round);
+        });
+        eprintln!(
+            "{}: {interleaved} of {round} rounds interleaved ({flat_out} without yields)",
+            config.name
+        );
+        assert!(
+            interleaved >= want_interleaved,
+            "{}: only {interleaved} of {round} rounds had the remove land between updates",
+            config.name
+        );
     });
 }
 

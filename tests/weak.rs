@@ -5,6 +5,9 @@
 //! operation walks long runs of equal split-order keys full of dead
 //! entries).
 
+mod common;
+
+use common::race::StartLine;
 use splitmap::{WeakIdentityMap, WeakKeyMap};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -418,34 +421,174 @@ fn last_arc_drops_during_remove_on_another_thread() {
     gated_lookup(true);
 }
 
-/// Unsynchronized version: readers race the drop of keys many times; every
-/// result is the right value or a miss, and every key is dropped once.
+/// A key that records its own destruction: how many times each id was
+/// dropped, and (for the reader) whether it is gone already.
+struct DyingKey {
+    id: u64,
+    deaths: Arc<Vec<AtomicUsize>>,
+}
+
+impl PartialEq for DyingKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+impl Eq for DyingKey {}
+impl Hash for DyingKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.id.hash(h); // as `u64` hashes: lookups by `&u64` find it
+    }
+}
+impl std::borrow::Borrow<u64> for DyingKey {
+    fn borrow(&self) -> &u64 {
+        &self.id
+    }
+}
+impl Drop for DyingKey {
+    fn drop(&mut self) {
+        self.deaths[(self.id % KEYS_PER_ROUND) as usize].fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+const KEYS_PER_ROUND: u64 = 16;
+
+/// Readers race the drop of keys, many rounds. Both sides leave a start
+/// line together: the reader looks all 16 keys up, pass after pass, while
+/// the dropper drops them one by one, each after a random number of the
+/// reader's lookups. Every hit has the right value; a key whose destructor
+/// had already run when a lookup began is never found; each key is dropped
+/// exactly once (by the dropper, or by the reader whose upgrade held it
+/// last). Rounds where the reader saw both hits and misses of one key must
+/// be common, or the lookups never met the drops.
 #[test]
 fn keys_dying_under_concurrent_lookups() {
+    use std::sync::atomic::{AtomicBool, AtomicU64};
+    const STOP: u64 = u64::MAX;
     let rounds = if cfg!(splitmap_asan) { 50 } else { 500 };
-    let map = Arc::new(WeakKeyMap::<u64, u64>::new());
-    for round in 0..rounds {
-        let keys: Vec<Arc<u64>> = (0..16).map(|i| Arc::new(round * 16 + i)).collect();
-        for k in &keys {
-            map.insert(Arc::clone(k), **k + 1);
-        }
-        let m = Arc::clone(&map);
-        let reader = thread::spawn(move || {
-            for _ in 0..4 {
-                for i in 0..16 {
-                    let k = round * 16 + i;
-                    if let Some(v) = m.get(&k) {
-                        assert_eq!(v, k + 1);
+    let map = WeakKeyMap::<DyingKey, u64>::new();
+    let line = StartLine::new(2);
+    // Shared with the reader: this round's first id (STOP ends it), its
+    // keys' death counts, its lookup count, whether all keys are dropped,
+    // and the keys that were both hit and missed in the round.
+    let first_id = AtomicU64::new(STOP);
+    let deaths: Vec<AtomicUsize> = (0..KEYS_PER_ROUND).map(|_| AtomicUsize::new(0)).collect();
+    let deaths = Arc::new(deaths);
+    let lookups = AtomicU64::new(0);
+    let all_dropped = AtomicBool::new(false);
+    let mixed_keys = AtomicU64::new(0);
+    let raced = AtomicU64::new(0);
+    let mut mixed_rounds = 0;
+    thread::scope(|s| {
+        let (map, line, first_id, deaths, lookups, all_dropped, mixed_keys, raced) = (
+            &map,
+            &line,
+            &first_id,
+            &deaths,
+            &lookups,
+            &all_dropped,
+            &mixed_keys,
+            &raced,
+        );
+        s.spawn(move || {
+            let _poison = line.poison_on_panic();
+            for r in 0.. {
+                line.wait(2 * r);
+                let first = first_id.load(Ordering::SeqCst);
+                if first == STOP {
+                    return;
+                }
+                let mut hit = [false; KEYS_PER_ROUND as usize];
+                let mut missed = [false; KEYS_PER_ROUND as usize];
+                let mut last_pass = false;
+                while !last_pass {
+                    last_pass = all_dropped.load(Ordering::SeqCst);
+                    for i in 0..KEYS_PER_ROUND as usize {
+                        let id = first + i as u64;
+                        let dead_before = deaths[i].load(Ordering::SeqCst) > 0;
+                        match map.get(&id) {
+                            Some(v) => {
+                                assert_eq!(v, id + 1, "key {id}: wrong value");
+                                assert!(!dead_before, "key {id} found after it died");
+                                assert!(
+                                    !last_pass,
+                                    "key {id} found after the last Arc of it was dropped"
+                                );
+                                hit[i] = true;
+                                // Died while (or just after) we looked it up.
+                                if deaths[i].load(Ordering::SeqCst) > 0 {
+                                    raced.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                            None => missed[i] = true,
+                        }
+                        lookups.fetch_add(1, Ordering::SeqCst);
                     }
                 }
+                let mixed = hit.iter().zip(&missed).filter(|(h, m)| **h && **m).count();
+                mixed_keys.store(mixed as u64, Ordering::SeqCst);
+                line.wait(2 * r + 1);
             }
         });
-        drop(keys);
-        reader.join().unwrap();
-        for i in 0..16 {
-            assert_eq!(map.get(&(round * 16 + i)), None);
+        let _poison = line.poison_on_panic();
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        for round in 0..rounds {
+            let first = round as u64 * KEYS_PER_ROUND;
+            for d in deaths.iter() {
+                d.store(0, Ordering::SeqCst);
+            }
+            let keys: Vec<Arc<DyingKey>> = (first..first + KEYS_PER_ROUND)
+                .map(|id| {
+                    Arc::new(DyingKey {
+                        id,
+                        deaths: Arc::clone(deaths),
+                    })
+                })
+                .collect();
+            for k in &keys {
+                assert_eq!(map.insert(Arc::clone(k), k.id + 1), None);
+            }
+            lookups.store(0, Ordering::SeqCst);
+            all_dropped.store(false, Ordering::SeqCst);
+            first_id.store(first, Ordering::SeqCst);
+            line.wait(2 * round);
+            for (i, k) in keys.into_iter().enumerate() {
+                // Drop key i after a random number of lookups, growing with
+                // i: the reader meets each key alive and dead.
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let target = (i as u64 + 1) * KEYS_PER_ROUND / 2 + rng % KEYS_PER_ROUND;
+                line.spin_until(|| lookups.load(Ordering::SeqCst) >= target);
+                drop(k);
+            }
+            all_dropped.store(true, Ordering::SeqCst);
+            line.wait(2 * round + 1);
+            for (i, d) in deaths.iter().enumerate() {
+                assert_eq!(
+                    d.load(Ordering::SeqCst),
+                    1,
+                    "round {round}: key {} not dropped exactly once",
+                    first + i as u64
+                );
+                assert_eq!(map.get(&(first + i as u64)), None, "found after the round");
+            }
+            if mixed_keys.load(Ordering::SeqCst) > 0 {
+                mixed_rounds += 1;
+            }
         }
-    }
+        first_id.store(STOP, Ordering::SeqCst);
+        line.wait(2 * rounds);
+    });
+    eprintln!(
+        "{mixed_rounds} of {rounds} rounds saw a key both hit and missed; \
+         {} hits on a key that died during the lookup",
+        raced.load(Ordering::Relaxed)
+    );
+    assert!(
+        mixed_rounds >= rounds / 2,
+        "only {mixed_rounds} of {rounds} rounds saw a key both hit and missed: \
+         the lookups never met the drops"
+    );
     map.purge_dead();
     assert_eq!(map.len(), 0);
 }
@@ -577,46 +720,77 @@ fn retain_update_and_clear_skip_dead_entries() {
 // ---------- 4-thread stress ----------
 
 trait WeakLike: Send + Sync {
-    fn put(&self, k: &Arc<u64>, v: Tracked);
-    fn fetch(&self, k: &Arc<u64>) -> Option<Tracked>;
-    fn take(&self, k: &Arc<u64>) -> Option<Tracked>;
+    /// Inserts; returns the old value's id.
+    fn put(&self, k: &Arc<u64>, v: Tracked) -> Option<u64>;
+    fn fetch(&self, k: &Arc<u64>) -> Option<u64>;
+    fn take(&self, k: &Arc<u64>) -> Option<u64>;
+    /// Looks up a key by value without an `Arc` (`None`: this map cannot).
+    fn fetch_by_value(&self, id: u64) -> Option<Option<u64>>;
     fn purge(&self) -> usize;
+    fn live(&self) -> usize;
 }
 
 impl WeakLike for WeakKeyMap<u64, Tracked, TestHasher> {
-    fn put(&self, k: &Arc<u64>, v: Tracked) {
-        if let Some(old) = self.insert(Arc::clone(k), v) {
-            assert_eq!(old.id, **k);
-        }
+    fn put(&self, k: &Arc<u64>, v: Tracked) -> Option<u64> {
+        self.insert(Arc::clone(k), v).map(|old| old.id)
     }
-    fn fetch(&self, k: &Arc<u64>) -> Option<Tracked> {
-        self.get(&**k)
+    fn fetch(&self, k: &Arc<u64>) -> Option<u64> {
+        self.get_with(&**k, |v| v.id)
     }
-    fn take(&self, k: &Arc<u64>) -> Option<Tracked> {
-        self.remove(&**k).map(|v| v.clone())
+    fn take(&self, k: &Arc<u64>) -> Option<u64> {
+        self.pin().remove(&**k).map(|v| v.id)
+    }
+    fn fetch_by_value(&self, id: u64) -> Option<Option<u64>> {
+        Some(self.get_with(&id, |v| v.id))
     }
     fn purge(&self) -> usize {
         self.purge_dead()
+    }
+    fn live(&self) -> usize {
+        self.live_len()
     }
 }
 
 impl WeakLike for WeakIdentityMap<u64, Tracked, TestHasher> {
-    fn put(&self, k: &Arc<u64>, v: Tracked) {
-        if let Some(old) = self.insert(Arc::clone(k), v) {
-            assert_eq!(old.id, **k);
-        }
+    fn put(&self, k: &Arc<u64>, v: Tracked) -> Option<u64> {
+        self.insert(Arc::clone(k), v).map(|old| old.id)
     }
-    fn fetch(&self, k: &Arc<u64>) -> Option<Tracked> {
-        self.get(k)
+    fn fetch(&self, k: &Arc<u64>) -> Option<u64> {
+        self.get_with(k, |v| v.id)
     }
-    fn take(&self, k: &Arc<u64>) -> Option<Tracked> {
-        self.remove(k).map(|v| v.clone())
+    fn take(&self, k: &Arc<u64>) -> Option<u64> {
+        self.pin().remove(k).map(|v| v.id)
+    }
+    fn fetch_by_value(&self, _: u64) -> Option<Option<u64>> {
+        None
     }
     fn purge(&self) -> usize {
         self.purge_dead()
     }
+    fn live(&self) -> usize {
+        self.live_len()
+    }
 }
 
+/// One key slot of a stress thread: the key it holds (if any) and what the
+/// map holds for that key, which only this thread ever writes.
+#[derive(Default)]
+struct Slot {
+    key: Option<Arc<u64>>,
+    /// The id of the value stored under `key`, if any.
+    stored: Option<u64>,
+    /// The last key of this slot that died: its id and a `Weak` to tell
+    /// when its destructor has run.
+    dead: Option<(u64, std::sync::Weak<u64>)>,
+    /// Keys created so far: part of the next key's id, so a key re-created
+    /// after its death is a different key (an old entry whose key is still
+    /// being upgraded by another thread's probe cannot answer for it).
+    generation: u64,
+}
+
+/// Four threads, each with its own keys: every answer is known to the
+/// thread that asks (its per-slot model), and each is checked exactly, while
+/// the other threads' keys live, die and get purged in the same list.
 fn stress<M: WeakLike + 'static>(map: M, ops: u64, live: Arc<AtomicUsize>) {
     let map = Arc::new(map);
     let threads: Vec<_> = (0..4u64)
@@ -624,37 +798,61 @@ fn stress<M: WeakLike + 'static>(map: M, ops: u64, live: Arc<AtomicUsize>) {
             let map = Arc::clone(&map);
             let live = Arc::clone(&live);
             thread::spawn(move || {
-                // Each thread owns a window of keys (disjoint ids, so by-value
-                // keys of different threads never collide) and keeps some
-                // alive, drops others, re-creates them.
-                let mut held: Vec<Option<Arc<u64>>> = vec![None; 64];
+                let mut slots: Vec<Slot> = (0..64).map(|_| Slot::default()).collect();
                 let mut x = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-                for _ in 0..ops {
+                let mut next_value = t << 48;
+                let mut dead_probes = 0;
+                for op in 0..ops {
                     x ^= x << 13;
                     x ^= x >> 7;
                     x ^= x << 17;
-                    let slot = (x % 64) as usize;
-                    let id = t * 1000 + slot as u64;
+                    let s = (x % 64) as usize;
+                    let slot = &mut slots[s];
                     match (x >> 8) % 8 {
                         0..=2 => {
-                            let k = held[slot].get_or_insert_with(|| Arc::new(id));
-                            map.put(k, Tracked::new(id, &live));
+                            if slot.key.is_none() {
+                                slot.generation += 1;
+                                let id = (t << 40) | ((s as u64) << 32) | slot.generation;
+                                slot.key = Some(Arc::new(id));
+                                slot.stored = None;
+                            }
+                            let k = slot.key.as_ref().unwrap();
+                            next_value += 1;
+                            let old = map.put(k, Tracked::new(next_value, &live));
+                            assert_eq!(old, slot.stored, "op {op}: insert of key {k} returned");
+                            slot.stored = Some(next_value);
                         }
-                        3..=4 => {
-                            if let Some(k) = &held[slot] {
-                                if let Some(v) = map.fetch(k) {
-                                    assert_eq!(v.id, id);
+                        3..=4 => match &slot.key {
+                            Some(k) => {
+                                assert_eq!(map.fetch(k), slot.stored, "op {op}: get of key {k}")
+                            }
+                            None => {
+                                // A key whose destructor has run is never found.
+                                if let Some((id, weak)) = &slot.dead {
+                                    let gone = weak.strong_count() == 0;
+                                    if let Some(got) = map.fetch_by_value(*id) {
+                                        if gone {
+                                            dead_probes += 1;
+                                            assert_eq!(got, None, "op {op}: dead key {id} found");
+                                        }
+                                    }
                                 }
                             }
-                        }
+                        },
                         5 => {
-                            if let Some(k) = &held[slot] {
-                                if let Some(v) = map.take(k) {
-                                    assert_eq!(v.id, id);
-                                }
+                            if let Some(k) = &slot.key {
+                                let got = map.take(k);
+                                assert_eq!(got, slot.stored, "op {op}: remove of key {k}");
+                                slot.stored = None;
                             }
                         }
-                        6 => held[slot] = None, // the key dies
+                        6 => {
+                            // The key dies (this thread held its only Arc).
+                            if let Some(k) = slot.key.take() {
+                                slot.dead = Some((*k, Arc::downgrade(&k)));
+                                slot.stored = None;
+                            }
+                        }
                         _ => {
                             if x % 97 == 0 {
                                 map.purge();
@@ -662,12 +860,25 @@ fn stress<M: WeakLike + 'static>(map: M, ops: u64, live: Arc<AtomicUsize>) {
                         }
                     }
                 }
+                let stored = slots.iter().filter(|s| s.stored.is_some()).count();
+                (stored, slots, dead_probes)
             })
         })
         .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    let results: Vec<_> = threads
+        .into_iter()
+        .map(|t| {
+            t.join()
+                .unwrap_or_else(|_| panic!("a stress thread panicked (its message is above)"))
+        })
+        .collect();
+    // Every key a thread still holds with a value is live; nothing else is.
+    let stored: usize = results.iter().map(|r| r.0).sum();
+    let dead_probes: usize = results.iter().map(|r| r.2).sum();
+    eprintln!("{stored} live entries at the end; {dead_probes} lookups of dead keys");
+    assert_eq!(map.live(), stored, "live entries after the threads");
+    drop(results); // every key dies
+    assert_eq!(map.live(), 0);
     let map = Arc::try_unwrap(map).ok().expect("threads are done");
     drop(map);
     assert!(

@@ -47,6 +47,9 @@ pub type IdHash = BuildHasherDefault<IdHasher>;
 #[derive(Debug)]
 pub struct DropLog {
     drops: Vec<AtomicUsize>,
+    /// The next id [`DropLog::fresh`] hands out (counting down from the
+    /// top, so fixed ids from [`DropLog::value`] stay at the bottom).
+    fresh_below: AtomicUsize,
 }
 
 impl DropLog {
@@ -54,16 +57,40 @@ impl DropLog {
     pub fn new(n: usize) -> StdArc<Self> {
         StdArc::new(DropLog {
             drops: (0..n).map(|_| AtomicUsize::new(0)).collect(),
+            fresh_below: AtomicUsize::new(n),
         })
     }
 
     /// A fresh value with id `id` (each id must be created once).
     pub fn value(self: &StdArc<Self>, id: usize) -> Tracked {
+        self.value_with(id, 0)
+    }
+
+    /// A fresh value with id `id` carrying `payload` (for models whose
+    /// values are computed, such as counters).
+    pub fn value_with(self: &StdArc<Self>, id: usize, payload: u64) -> Tracked {
         assert!(id < self.drops.len(), "value id {id} out of range");
         Tracked {
             id,
+            payload,
             alive: ALIVE,
             log: StdArc::clone(self),
+        }
+    }
+
+    /// A value with the next unused id, taken from the top of the range
+    /// (for closures that may run any number of times up to the range).
+    pub fn fresh(self: &StdArc<Self>, payload: u64) -> Tracked {
+        let id = self.fresh_below.fetch_sub(1, Ordering::SeqCst) - 1;
+        self.value_with(id, payload)
+    }
+
+    /// Creates and drops every id `fresh` has not handed out down to
+    /// `lowest`, so [`check_drops`] sees each of them dropped once.
+    pub fn settle_unused_fresh(self: &StdArc<Self>, lowest: usize) {
+        let below = self.fresh_below.swap(lowest, Ordering::SeqCst);
+        for id in lowest..below {
+            drop(self.value(id));
         }
     }
 
@@ -112,6 +139,7 @@ impl DropLog {
 #[derive(Debug)]
 pub struct Tracked {
     id: usize,
+    payload: u64,
     /// [`ALIVE`] until dropped; a reader that sees anything else read a
     /// value after its destruction (a node freed while still reachable).
     alive: u64,
@@ -129,6 +157,12 @@ impl Tracked {
         let alive = unsafe { std::ptr::read_volatile(&self.alive) };
         assert_eq!(alive, ALIVE, "value read after it was dropped");
         self.id
+    }
+
+    /// The payload given to [`DropLog::value_with`] or [`DropLog::fresh`].
+    pub fn payload(&self) -> u64 {
+        let _ = self.id(); // the same use-after-drop check
+        self.payload
     }
 }
 

@@ -5,7 +5,8 @@
 //!   updated value: no lost update) or the remove wins (the update sees the
 //!   key absent). Never both values, and the key never comes back.
 //! - `insert` over an existing key vs `remove`.
-//! - `update` vs `update`: both increments survive.
+//! - `update` vs `update`: both increments survive (each update sees the
+//!   other's value or the first; the key ends at 2).
 #![cfg(loom)]
 
 use loom::sync::Arc;
@@ -75,6 +76,40 @@ fn insert_existing_vs_remove() {
             other => panic!("not linearizable: {other:?}"),
         }
         let live: Vec<usize> = last.into_iter().collect();
+        check_drops(unwrap(map), &log, &live);
+    });
+}
+
+/// Two increments race: the one whose replace CAS wins first stores 1, the
+/// other (its CAS failed on the marked node, so it re-reads) stores 2. A
+/// lost update would leave 1, or have both return 1.
+#[test]
+fn update_vs_update() {
+    loom::model(|| {
+        // Id 0: the initial value (counter 0). Ids 1..=4: what the update
+        // closures build; each of them runs at most twice (once more after
+        // losing its CAS to the other update).
+        let log = DropLog::new(5);
+        let map = Arc::new(SplitMap::with_layout(0, 4, IdHash::default()));
+        assert!(map.pin().insert(K, log.value_with(0, 0)).is_none());
+        let increment = |map: Arc<Map>, log: std::sync::Arc<DropLog>| {
+            spawn(move || {
+                map.pin()
+                    .update(&K, |v| log.fresh(v.payload() + 1))
+                    .map(Tracked::payload)
+            })
+        };
+        let t1 = increment(map.clone(), log.clone());
+        let t2 = increment(map.clone(), log.clone());
+        let mut results = [t1.join().unwrap(), t2.join().unwrap()];
+        results.sort_unstable();
+        assert_eq!(results, [Some(1), Some(2)], "lost update");
+        let m = map.pin();
+        let last = m.get(&K).expect("the key stays");
+        assert_eq!(last.payload(), 2, "an increment was lost");
+        let live = [last.id()];
+        drop(m);
+        log.settle_unused_fresh(1);
         check_drops(unwrap(map), &log, &live);
     });
 }

@@ -3,8 +3,9 @@
 //!
 //! Keys are `std::sync::Arc<u64>` (the map's API takes std's `Arc`), so
 //! loom does not see the key's reference counts: dropping the last `Arc`
-//! is not a branch point of its own. The thread that drops it does nothing
-//! else, so loom still runs that drop at every point between two atomic
+//! is not a branch point of its own. The thread that drops it does little
+//! else (in `key_dies_during_get` it raises a flag before and after the
+//! drop), so loom still runs that drop at every point between two atomic
 //! accesses of the other thread that the preemption bound allows: before
 //! the lookup, between its load of the entry's node and the `upgrade()`
 //! that follows it, between the `upgrade()` and the CAS that acts on its
@@ -12,9 +13,12 @@
 //! modeled as usual.
 #![cfg(loom)]
 
+use loom::sync::atomic::AtomicBool;
 use loom::sync::Arc;
 use splitmap::WeakKeyMap;
 use splitmap_loom_tests::{check_weak_drops, spawn, DropLog, IdHash, Tracked};
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Arc as KeyArc;
 
 type Map = WeakKeyMap<u64, Tracked, IdHash>;
@@ -36,20 +40,57 @@ fn prefilled(log: &std::sync::Arc<DropLog>) -> (Arc<Map>, KeyArc<u64>) {
     (map, key)
 }
 
-/// The get sees the value (it ran, or upgraded the key, before the key
-/// died) or nothing; it never reads a freed value (`Tracked::id` checks),
-/// and the dead entry stays until purged, then is retired once.
+/// Executions in which the get found the value, and missed it.
+static FOUND: AtomicUsize = AtomicUsize::new(0);
+static MISSED: AtomicUsize = AtomicUsize::new(0);
+
+/// The get races the drop of the key's last `Arc`. What it may answer
+/// depends on the interleaving, and the model checks exactly that: the
+/// dropping thread raises `dropping` before the drop and `dropped` after
+/// it; a get that began after `dropped` was raised must miss, and a get
+/// that ended before `dropping` was raised must find value 0. Over all
+/// executions both answers must occur (else the drop never raced the get).
+/// The dead entry stays until purged, then is retired once.
+///
+/// (Loom frees nothing inside a model: retired nodes are freed when the
+/// execution ends, so "never reads a freed value" is ASan's to check, in
+/// `.ci/asan.sh`, not this model's.)
 #[test]
 fn key_dies_during_get() {
     loom::model(|| {
         let log = DropLog::new(1);
         let (map, key) = prefilled(&log);
-        let t1 = spawn(move || drop(key));
-        let m2 = map.clone();
-        let t2 = spawn(move || m2.pin().get(&K).map(Tracked::id));
+        let dropping = Arc::new(AtomicBool::new(false));
+        let dropped = Arc::new(AtomicBool::new(false));
+        let (d1, d2) = (dropping.clone(), dropped.clone());
+        let t1 = spawn(move || {
+            d1.store(true, SeqCst);
+            drop(key);
+            d2.store(true, SeqCst);
+        });
+        let (m2, d1, d2) = (map.clone(), dropping.clone(), dropped.clone());
+        let t2 = spawn(move || {
+            // Read-modify-writes, not loads: they read the latest value
+            // (loom may hand a plain load an older one, even under SeqCst).
+            let dead_before = d2.fetch_or(false, SeqCst);
+            let got = m2.pin().get(&K).map(Tracked::id);
+            let drop_began = d1.fetch_or(false, SeqCst);
+            (dead_before, got, drop_began)
+        });
         t1.join().unwrap();
-        let got = t2.join().unwrap();
-        assert!(matches!(got, Some(0) | None), "get: {got:?}");
+        let (dead_before, got, drop_began) = t2.join().unwrap();
+        if dead_before {
+            assert_eq!(got, None, "the key was dead before the get began");
+        }
+        if !drop_began {
+            assert_eq!(got, Some(0), "the get ended before the key's drop began");
+        }
+        assert!(got.is_none() || got == Some(0), "get: {got:?}");
+        if got.is_some() {
+            FOUND.fetch_add(1, Relaxed);
+        } else {
+            MISSED.fetch_add(1, Relaxed);
+        }
         assert!(map.pin().get(&K).is_none(), "dead key still matches");
         let w = map.weak_stats();
         assert_eq!((w.live, w.dead), (0, 1), "a get never purges");
@@ -57,6 +98,12 @@ fn key_dies_during_get() {
         assert_eq!(map.len(), 0);
         check_weak_drops(unwrap(map), &log, &[]);
     });
+    let (found, missed) = (FOUND.load(Relaxed), MISSED.load(Relaxed));
+    eprintln!("get found the value in {found} executions, missed it in {missed}");
+    assert!(
+        found > 0 && missed > 0,
+        "found in {found} executions, missed in {missed}: the drop never raced the get"
+    );
 }
 
 /// Thread 2 inserts an equal key (a new `Arc`) while thread 1 drops the old

@@ -18,6 +18,26 @@ use crate::raw::node::{Link, MARK};
 use crate::sync::{Guard, Ordering, Shared};
 use core::marker::PhantomData;
 
+/// Test hook (feature `internal-test-hooks`): counts, per thread, the nodes
+/// the traversals below step onto, so a test can bound the work of an
+/// operation without timing it. Compiled to nothing without the feature.
+#[inline(always)]
+fn count_step() {
+    #[cfg(all(feature = "internal-test-hooks", not(loom)))]
+    STEPS.with(|s| s.set(s.get() + 1));
+}
+
+#[cfg(all(feature = "internal-test-hooks", not(loom)))]
+std::thread_local! {
+    static STEPS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+}
+
+/// The calling thread's count of [`count_step`]s so far.
+#[cfg(all(feature = "internal-test-hooks", not(loom)))]
+pub(crate) fn steps() -> u64 {
+    STEPS.with(core::cell::Cell::get)
+}
+
 /// How an entry compares with the key being looked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Match {
@@ -164,6 +184,7 @@ where
 {
     let (mut pred, mut pred_next) = (pred, pred_next);
     loop {
+        count_step();
         let curr = pred_next.with_tag(0);
         // SAFETY: `curr` was read from a node reachable under `guard`.
         // Nodes are retired only after being unlinked, by a CAS on an
@@ -312,6 +333,7 @@ where
         }
         let (mut pred, mut pred_next) = (pred, pred_next);
         loop {
+            count_step();
             if visited >= budget {
                 return visited;
             }
@@ -365,6 +387,7 @@ pub(crate) unsafe fn lookup<'g, E>(
 ) -> Option<&'g E> {
     let mut curr = start.next.load(Ordering::Acquire, guard);
     loop {
+        count_step();
         // SAFETY: read from a node reachable under `guard`, so live.
         let curr_ref = unsafe { curr.with_tag(0).as_ref() }?;
         if curr_ref.so_key > so_key {
@@ -416,6 +439,7 @@ impl<'g, E: RawEntry> Iterator for RawIter<'g, E> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
+            count_step();
             // SAFETY: reached from the head under `guard`, so live.
             let link = unsafe { self.next.with_tag(0).as_ref() }?;
             let next = link.next.load(Ordering::Acquire, self.guard);

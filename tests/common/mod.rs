@@ -3,6 +3,7 @@
 
 pub mod alloc;
 pub mod lincheck;
+pub mod race;
 pub mod tracked;
 
 use splitmap::SplitMap;

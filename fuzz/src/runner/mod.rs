@@ -15,6 +15,7 @@ pub mod ops;
 pub mod threads;
 pub mod tracked;
 pub mod weak;
+pub mod weak_identity;
 
 use arbitrary::{Arbitrary, Unstructured};
 

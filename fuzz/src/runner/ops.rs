@@ -476,8 +476,23 @@ where
                 }
             }
             Op::Reserve(n) => {
-                map.reserve(usize::from(n % 4096));
-                assert!(map.capacity() > 0, "{}", ctx("capacity"));
+                let additional = usize::from(n % 4096);
+                let shrinking = map.stats().shrink_pending;
+                map.reserve(additional);
+                let cap = map.capacity();
+                // KNOWN GAP (issue 13 report): while a shrink is being
+                // carried out (some of its chunks unlinked), `reserve` skips
+                // the growth and only raises the floor; the capacity comes
+                // later. Checked exactly whenever no shrink was pending.
+                assert!(
+                    cap >= self.model.len() + additional || shrinking,
+                    "{}",
+                    ctx(&format!(
+                        "capacity {cap} after reserving {additional} more with {} entries ({:?})",
+                        self.model.len(),
+                        map.stats()
+                    ))
+                );
             }
             Op::Compact | Op::ShrinkToFit => {
                 if matches!(op, Op::Compact) {
