@@ -55,7 +55,6 @@ impl<E, S, C> Core<E, S, C> {
     }
 
     /// [`with_layout`](Self::with_layout) with the entry kind's context.
-    #[allow(dead_code)] // until an entry kind with a context uses it
     pub(crate) fn with_layout_and_ctx(log2: u32, load_factor: usize, hasher: S, ctx: C) -> Self {
         Core {
             raw: RawMap::new(log2, load_factor, ctx),
@@ -88,8 +87,15 @@ impl<E, S, C> Core<E, S, C> {
         core
     }
 
+    /// [`presized`](Self::presized) with the entry kind's context.
+    pub(crate) fn presized_with_ctx(capacity: usize, hasher: S, ctx: C) -> Self {
+        let log2 = RawMap::<E, C>::log2_for_capacity(capacity, DEFAULT_LOAD_FACTOR);
+        let core = Self::with_layout_and_ctx(log2, DEFAULT_LOAD_FACTOR, hasher, ctx);
+        core.raw.lower_shrink_floor(DEFAULT_MIN_LOG2);
+        core
+    }
+
     /// The entry kind's context.
-    #[allow(dead_code)] // until an entry kind with a context uses it
     #[inline]
     pub(crate) fn ctx(&self) -> &C {
         self.raw.ctx()
@@ -390,6 +396,19 @@ impl<E: Entry + Send + 'static, S> Core<E, S, E::Ctx> {
             while self.raw.help_shrink(&guard) {}
         }
         dead
+    }
+
+    /// One bounded stretch of the compaction walk (from the next bucket in
+    /// round-robin order) under the caller's guard: unlinks marked nodes
+    /// and purges dead entries it meets.
+    pub(crate) fn sweep_some(&self, guard: &Guard) {
+        self.raw.sweep_some(guard);
+    }
+
+    /// The compaction walk under the caller's guard (no reclamation push);
+    /// returns the dead entries it purged.
+    pub(crate) fn compact_in(&self, guard: &Guard) -> usize {
+        self.raw.compact(guard)
     }
 
     pub(crate) fn reserve(&self, additional: usize) {
