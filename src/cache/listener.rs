@@ -46,7 +46,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 /// assert_eq!(*causes.lock().unwrap(), [RemovalCause::Replaced, RemovalCause::Removed]);
 /// assert!(RemovalCause::Expired.was_evicted() && !RemovalCause::Removed.was_evicted());
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RemovalCause {
     /// Its deadline (time to live, time to idle, or its own TTL) passed.
     Expired,
