@@ -131,3 +131,19 @@ fn weak_seed_corpus() {
     let n = replay_seeds("weak", runner::weak::run_weak_bytes);
     assert!(n > 0, "no seeds in fuzz/seeds/weak");
 }
+
+#[test]
+fn cache_random_buffers() {
+    replay_random(
+        "cache",
+        0x5eed_0004,
+        RANDOM_CASES,
+        runner::cache::run_cache_bytes,
+    );
+}
+
+#[test]
+fn cache_seed_corpus() {
+    let n = replay_seeds("cache", runner::cache::run_cache_bytes);
+    assert!(n > 0, "no seeds in fuzz/seeds/cache");
+}
