@@ -149,8 +149,18 @@ fn main() {
     println!("| mix | threads | SplitCache Mops/s | moka Mops/s | ratio SplitCache/moka | SplitCache hit ratio | moka hit ratio |");
     println!("|---|--:|--:|--:|--:|--:|--:|");
     for (mix, label, cap, ttl) in [
-        (Mix::Zipf, "zipf read-mostly (cache-aside)", 10_000, Duration::from_secs(60)),
-        (Mix::Churn, "TTL churn (write + read)", 100_000, Duration::from_millis(50)),
+        (
+            Mix::Zipf,
+            "zipf read-mostly (cache-aside)",
+            10_000,
+            Duration::from_secs(60),
+        ),
+        (
+            Mix::Churn,
+            "TTL churn (write + read)",
+            100_000,
+            Duration::from_millis(50),
+        ),
     ] {
         for threads in [1, 2] {
             let keys: Vec<Vec<u64>> = (0..threads)
@@ -159,12 +169,19 @@ fn main() {
             let mut results = [Vec::new(), Vec::new()];
             let mut hits = [0.0; 2];
             for _ in 0..rounds {
-                for (i, make) in [ours as fn(usize, Duration) -> Box<dyn Bench>, moka].iter().enumerate() {
+                for (i, make) in [ours as fn(usize, Duration) -> Box<dyn Bench>, moka]
+                    .iter()
+                    .enumerate()
+                {
                     let cache = make(cap, ttl);
                     results[i].push(run(&*cache, mix, threads, &keys));
                     // Hit ratio of the zipf mix: a second pass, counted.
                     if let Mix::Zipf = mix {
-                        let h = keys[0].iter().take(100_000).filter(|&&k| cache.get(k).is_some()).count();
+                        let h = keys[0]
+                            .iter()
+                            .take(100_000)
+                            .filter(|&&k| cache.get(k).is_some())
+                            .count();
                         hits[i] = h as f64 / keys[0].len().min(100_000) as f64;
                     }
                     let _ = cache.name();
