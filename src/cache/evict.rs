@@ -35,7 +35,11 @@
 //! An insert evicts at most `len - max_capacity + batch` entries, so the
 //! cache dips at most `batch` (per concurrent step) below the bound.
 //! `len()` counts expired entries not yet purged, so they never make room
-//! for more live ones than the bound allows.
+//! for more live ones than the bound allows. It is the cache's one shared
+//! count (`stats.rs`), not the map's per-thread stripes: a sum of stripes
+//! read by a thread that is preempted midway misses every write made
+//! meanwhile, and the step would then chase (or the bound would report) an
+//! excess that does not exist.
 
 use super::entry::{CacheCtx, CacheEntry};
 use crate::ops::Core;
@@ -149,7 +153,7 @@ pub(crate) fn enforce_bound<K, V, S>(
 {
     let ctx = core.ctx();
     let cap = ctx.max_capacity;
-    let len = core.len();
+    let len = ctx.counters.live();
     if len <= cap {
         return;
     }
@@ -164,11 +168,11 @@ pub(crate) fn enforce_bound<K, V, S>(
             update(ctx, |s| s.force = true);
         }
         core.sweep_some(guard);
-        if left(ctx) == 0 || core.len() <= cap {
+        if left(ctx) == 0 || ctx.counters.live() <= cap {
             break;
         }
     }
-    if left(ctx) > 0 && core.len() > cap {
+    if left(ctx) > 0 && ctx.counters.live() > cap {
         update(ctx, |s| s.force = true);
         core.compact_in(guard);
     }

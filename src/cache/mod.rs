@@ -232,7 +232,7 @@ impl<K, V, S> SplitCache<K, V, S> {
     /// assert_eq!(cache.len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.core.len()
+        self.core.ctx().counters.live()
     }
 
     /// `true` if [`len`](Self::len) is 0.
