@@ -3,15 +3,18 @@
 # failed differential check, a panic, a sanitizer report) fails the script.
 #
 #   FUZZ_TIME       seconds per target (default 60)
-#   FUZZ_TARGETS    targets to run (default: ops threads weak weak_identity)
+#   FUZZ_TARGETS    targets to run (default: ops threads weak weak_identity cache)
 #   FUZZ_INPUT_TIMEOUT  seconds one input may run before it counts as a hang
 #                   (default 20; libFuzzer's own default is 1200)
 #   FUZZ_SANITIZER  none (default) or address. `address` runs under
 #                   AddressSanitizer on the stable toolchain through
 #                   RUSTC_BOOTSTRAP=1. Measured on the 2-core machine: the
-#                   build takes about as long (~100 s), but `ops` ran 90
-#                   exec/s under ASan against ~660 without, so in a 60 s
-#                   budget ASan buys ~5k executions instead of ~40k. The
+#                   build takes about as long (~100 s), and ASan runs about
+#                   7x fewer executions. `ops` runs ~45-50 exec/s without a
+#                   sanitizer once its corpus is loaded (each input runs
+#                   ~100M instrumented instructions: the runner checks the
+#                   whole map after many ops); the ~660 exec/s once noted
+#                   here was the empty-corpus start. The
 #                   default leans on the differential checks and the
 #                   drop-tracking values; the test suite already runs under
 #                   ASan (.ci/asan.sh), replaying these runners too.
@@ -26,7 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 time_per_target="${FUZZ_TIME:-60}"
-targets="${FUZZ_TARGETS:-ops threads weak weak_identity}"
+targets="${FUZZ_TARGETS:-ops threads weak weak_identity cache}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 input_timeout="${FUZZ_INPUT_TIMEOUT:-20}"
 

@@ -49,10 +49,17 @@ use memory_maps::{MemoryMap, H};
 // Maps
 // ---------------------------------------------------------------------------
 
-const ALL_MAPS: [&str; 5] = ["SplitMap", "Mutex<HashMap>", "dashmap", "papaya", "scc"];
+const ALL_MAPS: [&str; 6] = [
+    "SplitMap",
+    "SplitCache",
+    "Mutex<HashMap>",
+    "dashmap",
+    "papaya",
+    "scc",
+];
 const USAGE: &str = "leak_demo [--threads N] [--spike-secs S] [--steady-secs S] [--drain-secs S]
                  [--spike-window N] [--window N] [--sample-ms N]
-                 [--maps SplitMap,Mutex<HashMap>,dashmap,papaya,scc] [--out FILE.svg]
+                 [--maps SplitMap,SplitCache,Mutex<HashMap>,dashmap,papaya,scc] [--out FILE.svg]
 (windows are requests in flight per thread)";
 const PHASES: [&str; 3] = ["spike", "steady", "delete-all"];
 
@@ -568,6 +575,7 @@ fn main() {
     if let Some(name) = s.child.clone() {
         match name.as_str() {
             "SplitMap" => child::<splitmap::SplitMap<u64, u64, H>>(&s),
+            "SplitCache" => child::<splitmap::SplitCache<u64, u64, H>>(&s),
             "Mutex<HashMap>" => child::<Mutex<HashMap<u64, u64, H>>>(&s),
             "dashmap" => child::<dashmap::DashMap<u64, u64, H>>(&s),
             "papaya" => child::<papaya::HashMap<u64, u64, H>>(&s),

@@ -12,6 +12,8 @@ pub(crate) struct MapEntry<K, V> {
 }
 
 impl<K: Eq, V> RawEntry for MapEntry<K, V> {
+    type Ctx = ();
+
     #[inline]
     fn same_key(&self, other: &Self) -> bool {
         self.key == other.key

@@ -205,6 +205,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod cache;
 mod entry;
 mod guarded;
 mod map;
@@ -220,6 +221,9 @@ mod stats;
 mod sync;
 mod weak;
 
+pub use cache::{
+    CacheBuilder, CacheStats, Clock, CoarseClock, MockClock, RemovalCause, SplitCache, StdClock,
+};
 pub use guarded::Guarded;
 pub use map::SplitMap;
 pub use map_traits::IntoIter;

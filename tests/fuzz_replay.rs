@@ -150,3 +150,19 @@ fn weak_identity_seed_corpus() {
     );
     assert!(n > 0, "no seeds in fuzz/seeds/weak_identity");
 }
+
+#[test]
+fn cache_random_buffers() {
+    replay_random(
+        "cache",
+        0x5eed_0005,
+        RANDOM_CASES,
+        runner::cache::run_cache_bytes,
+    );
+}
+
+#[test]
+fn cache_seed_corpus() {
+    let n = replay_seeds("cache", runner::cache::run_cache_bytes);
+    assert!(n > 0, "no seeds in fuzz/seeds/cache");
+}

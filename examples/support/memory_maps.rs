@@ -118,3 +118,35 @@ impl MemoryMap for papaya::HashMap<u64, u64, H> {
     }
     fn reclaim_call(&self) {}
 }
+
+/// The expiring cache, used as the leak scenario's request map: each request
+/// is written with a time to live (10 s, a backstop for requests that never
+/// complete) and removed when it completes, like the maps above.
+impl MemoryMap for splitmap::SplitCache<u64, u64, H> {
+    fn new_map() -> Self {
+        splitmap::SplitCache::builder()
+            .time_to_live(std::time::Duration::from_secs(10))
+            .build_with_hasher(hasher())
+    }
+    fn ins(&self, k: u64) {
+        self.insert(k, k);
+    }
+    fn del(&self, k: u64) {
+        self.remove(&k);
+    }
+    fn reclaim_call(&self) {
+        self.run_pending_tasks();
+    }
+    fn detail(&self) -> String {
+        let s = self.stats();
+        format!(
+            "heap_bytes {} = nodes {} + directory {} + retired {}; expired {}, removed {}",
+            s.map.heap_bytes,
+            s.map.node_bytes,
+            s.map.directory_bytes,
+            s.map.retired_bytes,
+            s.expired,
+            s.removed
+        )
+    }
+}

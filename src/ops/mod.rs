@@ -27,26 +27,38 @@ use core::cell::RefCell;
 use core::hash::{BuildHasher, Hash};
 use keys::{Entry, OwnedKey, Probe, Rebuild};
 
-/// A raw map and the hasher that places its keys.
-pub(crate) struct Core<E, S> {
-    pub(crate) raw: RawMap<E>,
+/// A raw map and the hasher that places its keys. `C` is the entry kind's
+/// context (`RawEntry::Ctx`, held by the raw map); `()` for most kinds.
+pub(crate) struct Core<E, S, C = ()> {
+    pub(crate) raw: RawMap<E, C>,
     pub(crate) hasher: S,
 }
 
-impl<E, S> Core<E, S> {
+impl<E, S, C> Core<E, S, C> {
     /// Heap bytes of one node of this entry kind.
     pub(crate) const NODE_BYTES: usize = Node::<E>::SIZE;
 
     /// The default layout: the smallest directory, the default load factor.
-    pub(crate) fn with_hasher(hasher: S) -> Self {
+    pub(crate) fn with_hasher(hasher: S) -> Self
+    where
+        C: Default,
+    {
         Self::with_layout(DEFAULT_MIN_LOG2, DEFAULT_LOAD_FACTOR, hasher)
     }
 
     /// `1 << log2` initial buckets (also the automatic-shrink floor) and
     /// `load_factor` entries per bucket before growth.
-    pub(crate) fn with_layout(log2: u32, load_factor: usize, hasher: S) -> Self {
+    pub(crate) fn with_layout(log2: u32, load_factor: usize, hasher: S) -> Self
+    where
+        C: Default,
+    {
+        Self::with_layout_and_ctx(log2, load_factor, hasher, C::default())
+    }
+
+    /// [`with_layout`](Self::with_layout) with the entry kind's context.
+    pub(crate) fn with_layout_and_ctx(log2: u32, load_factor: usize, hasher: S, ctx: C) -> Self {
         Core {
-            raw: RawMap::new(log2, load_factor),
+            raw: RawMap::new(log2, load_factor, ctx),
             hasher,
         }
     }
@@ -56,18 +68,38 @@ impl<E, S> Core<E, S> {
     ///
     /// # Panics
     /// If that needs more than 2^40 buckets ("capacity overflow").
-    pub(crate) fn with_capacity(capacity: usize, hasher: S) -> Self {
-        let log2 = RawMap::<E>::log2_for_capacity(capacity, DEFAULT_LOAD_FACTOR);
+    pub(crate) fn with_capacity(capacity: usize, hasher: S) -> Self
+    where
+        C: Default,
+    {
+        let log2 = RawMap::<E, C>::log2_for_capacity(capacity, DEFAULT_LOAD_FACTOR);
         Self::with_layout(log2, DEFAULT_LOAD_FACTOR, hasher)
     }
 
     /// Room for `capacity` entries before growing, but free to shrink below
     /// it: for maps built in bulk (`collect`, `From`, `clone`, deserialize),
     /// whose starting size is not a promise about their future.
-    pub(crate) fn presized(capacity: usize, hasher: S) -> Self {
+    pub(crate) fn presized(capacity: usize, hasher: S) -> Self
+    where
+        C: Default,
+    {
         let core = Self::with_capacity(capacity, hasher);
         core.raw.lower_shrink_floor(DEFAULT_MIN_LOG2);
         core
+    }
+
+    /// [`presized`](Self::presized) with the entry kind's context.
+    pub(crate) fn presized_with_ctx(capacity: usize, hasher: S, ctx: C) -> Self {
+        let log2 = RawMap::<E, C>::log2_for_capacity(capacity, DEFAULT_LOAD_FACTOR);
+        let core = Self::with_layout_and_ctx(log2, DEFAULT_LOAD_FACTOR, hasher, ctx);
+        core.raw.lower_shrink_floor(DEFAULT_MIN_LOG2);
+        core
+    }
+
+    /// The entry kind's context.
+    #[inline]
+    pub(crate) fn ctx(&self) -> &C {
+        self.raw.ctx()
     }
 
     #[inline]
@@ -94,7 +126,7 @@ impl<E, S> Core<E, S> {
 }
 
 /// Reads: they never drop or move an entry, so no `Send`/`'static` bound.
-impl<E: Entry, S> Core<E, S> {
+impl<E: Entry, S, C> Core<E, S, C> {
     /// The entry `probe` matches.
     #[inline]
     pub(crate) fn get<'g>(
@@ -115,7 +147,7 @@ impl<E: Entry, S> Core<E, S> {
 
 /// Writes: a removed or replaced entry is dropped by whichever thread runs
 /// the epoch's deferred destructor, so entries must be `Send + 'static`.
-impl<E: Entry + Send + 'static, S> Core<E, S> {
+impl<E: Entry + Send + 'static, S> Core<E, S, E::Ctx> {
     /// Inserts or replaces (value and stored key); returns the entry it
     /// replaced.
     pub(crate) fn insert<'g>(
@@ -365,6 +397,19 @@ impl<E: Entry + Send + 'static, S> Core<E, S> {
             while self.raw.help_shrink(&guard) {}
         }
         dead
+    }
+
+    /// One bounded stretch of the compaction walk (from the next bucket in
+    /// round-robin order) under the caller's guard: unlinks marked nodes
+    /// and purges dead entries it meets.
+    pub(crate) fn sweep_some(&self, guard: &Guard) {
+        self.raw.sweep_some(guard);
+    }
+
+    /// The compaction walk under the caller's guard (no reclamation push);
+    /// returns the dead entries it purged.
+    pub(crate) fn compact_in(&self, guard: &Guard) -> usize {
+        self.raw.compact(guard)
     }
 
     pub(crate) fn reserve(&self, additional: usize) {

@@ -48,32 +48,50 @@ pub(crate) enum Match {
     Dead,
 }
 
-/// What the list needs from the map that owns it.
-pub(crate) trait ListHooks {
+/// What the list needs from the map that owns it (whose entries are `E`).
+pub(crate) trait ListHooks<E> {
     /// Retires a data node this thread just unlinked.
     ///
     /// # Safety
     /// `node` is a data node of this map, the calling thread's CAS unlinked
     /// it, and it has not been retired before.
     unsafe fn retire(&self, node: *const Link, guard: &Guard);
-    /// Records that this thread marked a dead entry.
-    fn dead_marked(&self);
+    /// Whether `entry` can never match again ([`RawEntry::is_dead`], asked
+    /// with the map's context).
+    fn is_dead(&self, entry: &E) -> bool;
+    /// Records that this thread's CAS marked the dead `entry` (called once
+    /// per dead entry, right after the mark).
+    fn dead_marked(&self, entry: &E);
 }
 
 /// What an entry type must tell the list.
 pub(crate) trait RawEntry {
-    /// Whether entries of this type can die on their own (weak keys). When
-    /// false, `is_dead` is never called and sweeps skip the check.
+    /// What [`is_dead`](Self::is_dead) and
+    /// [`on_dead_marked`](Self::on_dead_marked) read besides the entry (an
+    /// expiring cache's clock and listener), held once by the map. `()` for
+    /// entry kinds that need none.
+    type Ctx;
+
+    /// Whether entries of this type can die on their own (weak keys,
+    /// expiring entries). When false, `is_dead` is never called and sweeps
+    /// skip the check.
     const CAN_DIE: bool = false;
 
     /// Whether two entries of equal `so_key` hold the same key. Used only to
     /// keep iteration from yielding a replaced key twice.
     fn same_key(&self, other: &Self) -> bool;
 
-    /// Whether the entry can never match again (its weak key is gone).
-    fn is_dead(&self) -> bool {
+    /// Whether the entry can never match again (its weak key is gone, its
+    /// deadline has passed).
+    fn is_dead(&self, _ctx: &Self::Ctx) -> bool {
         false
     }
+
+    /// Called by the thread whose CAS marked this dead entry (a search that
+    /// met it, or a sweep), once per entry, right after the mark. The entry
+    /// is still readable: it is unlinked later and freed after a grace
+    /// period.
+    fn on_dead_marked(&self, _ctx: &Self::Ctx) {}
 }
 
 /// A position in the list: `pred` is a node with `so_key <=` the target,
@@ -110,7 +128,7 @@ pub(crate) unsafe fn search<'g, E, H>(
     guard: &'g Guard,
 ) -> Position<'g>
 where
-    H: ListHooks,
+    H: ListHooks<E>,
 {
     // SAFETY: forwarded contract; `start` serves as its own hint.
     unsafe { search_hinted(start, start, so_key, matcher, hooks, guard) }
@@ -132,7 +150,7 @@ pub(crate) unsafe fn search_hinted<'g, E, H>(
     guard: &'g Guard,
 ) -> Position<'g>
 where
-    H: ListHooks,
+    H: ListHooks<E>,
 {
     let mut first = Some(hint);
     'restart: loop {
@@ -180,7 +198,7 @@ unsafe fn search_once<'g, E, H>(
     guard: &'g Guard,
 ) -> Option<Position<'g>>
 where
-    H: ListHooks,
+    H: ListHooks<E>,
 {
     let (mut pred, mut pred_next) = (pred, pred_next);
     loop {
@@ -202,7 +220,8 @@ where
         if curr_next.tag() & MARK != 0 {
             // SAFETY: `curr` is `pred`'s successor as read, and marked.
             // `None`: `pred` itself was deleted, restart.
-            pred_next = unsafe { help_unlink(pred, pred_next, curr_ref, curr_next, hooks, guard) }?;
+            pred_next =
+                unsafe { help_unlink::<E, H>(pred, pred_next, curr_ref, curr_next, hooks, guard) }?;
             continue;
         }
         if curr_ref.so_key > so_key {
@@ -224,7 +243,7 @@ where
                     })
                 }
                 Match::Dead => {
-                    mark_dead(curr_ref, curr_next, hooks, guard);
+                    mark_dead(curr_ref, entry, curr_next, hooks, guard);
                     continue; // look at `curr` again: now marked, unlink it
                 }
                 Match::NotEqual => {}
@@ -247,7 +266,7 @@ where
 /// from `curr.next`, and the data nodes of this list are the `Node<E>`s the
 /// hooks retire.
 #[inline]
-unsafe fn help_unlink<'g, H: ListHooks>(
+unsafe fn help_unlink<'g, E, H: ListHooks<E>>(
     pred: &'g Link,
     pred_next: Shared<'g, Link>,
     curr: &'g Link,
@@ -274,12 +293,13 @@ unsafe fn help_unlink<'g, H: ListHooks>(
     }
 }
 
-/// Marks a data node whose entry is dead (its `next` was `curr_next`,
-/// unmarked), recording it if this thread's CAS did the marking. Whoever
+/// Marks a data node whose `entry` is dead (its `next` was `curr_next`,
+/// unmarked), reporting it if this thread's CAS did the marking. Whoever
 /// meets it next unlinks it.
 #[inline]
-fn mark_dead<'g, H: ListHooks>(
+fn mark_dead<'g, E, H: ListHooks<E>>(
     curr: &'g Link,
+    entry: &E,
     curr_next: Shared<'g, Link>,
     hooks: &H,
     guard: &'g Guard,
@@ -295,7 +315,7 @@ fn mark_dead<'g, H: ListHooks>(
         )
         .is_ok()
     {
-        hooks.dead_marked();
+        hooks.dead_marked(entry);
     }
 }
 
@@ -317,7 +337,7 @@ pub(crate) unsafe fn sweep<'g, E, H>(
 ) -> usize
 where
     E: RawEntry,
-    H: ListHooks,
+    H: ListHooks<E>,
 {
     let mut visited = 0usize;
     let mut resume: &'g Link = start;
@@ -346,7 +366,9 @@ where
             let curr_next = curr_ref.next.load(Ordering::Acquire, guard);
             if curr_next.tag() & MARK != 0 {
                 // SAFETY: `curr` is `pred`'s successor as read, and marked.
-                match unsafe { help_unlink(pred, pred_next, curr_ref, curr_next, hooks, guard) } {
+                match unsafe {
+                    help_unlink::<E, H>(pred, pred_next, curr_ref, curr_next, hooks, guard)
+                } {
                     Some(next) => pred_next = next,
                     None => continue 'restart,
                 }
@@ -355,8 +377,8 @@ where
             if E::CAN_DIE && !curr_ref.is_sentinel() {
                 // SAFETY: a data node of this map.
                 let entry = unsafe { curr_ref.entry::<E>() };
-                if entry.is_dead() {
-                    mark_dead(curr_ref, curr_next, hooks, guard);
+                if hooks.is_dead(entry) {
+                    mark_dead(curr_ref, entry, curr_next, hooks, guard);
                     continue; // now marked: unlink it on the next turn
                 }
             }

@@ -109,7 +109,7 @@ const SWEEP_EVERY: usize = 256;
 /// Nodes one bounded write-path sweep visits.
 const SWEEP_BUDGET: usize = 128;
 
-pub(crate) struct RawMap<E> {
+pub(crate) struct RawMap<E, C = ()> {
     dir: Directory,
     counters: Counters,
     load_factor: usize,
@@ -122,6 +122,9 @@ pub(crate) struct RawMap<E> {
     /// Try-flag (0 or 1) for the purge-before-grow walk of entry types that
     /// can die: one thread runs it, the others skip it (never wait).
     purging: AtomicUsize,
+    /// The entry kind's context (`RawEntry::Ctx`), handed to its `is_dead`
+    /// and `on_dead_marked`; `()` for kinds that need none.
+    ctx: C,
     /// `RawMap` owns the `Node<E>`s linked in its list.
     _owns: PhantomData<Box<Node<E>>>,
 }
@@ -141,10 +144,11 @@ fn log2_for(len: usize, load_factor: usize) -> u32 {
     buckets.next_power_of_two().trailing_zeros()
 }
 
-impl<E> RawMap<E> {
+impl<E, C> RawMap<E, C> {
     /// A map with `1 << log2` initial buckets (also the automatic-shrink
-    /// floor) and `load_factor` entries per bucket before growth.
-    pub(crate) fn new(log2: u32, load_factor: usize) -> Self {
+    /// floor), `load_factor` entries per bucket before growth, and the
+    /// entry kind's context.
+    pub(crate) fn new(log2: u32, load_factor: usize, ctx: C) -> Self {
         assert!(load_factor >= 1, "load factor must be at least 1");
         RawMap {
             dir: Directory::new(log2),
@@ -155,8 +159,14 @@ impl<E> RawMap<E> {
             compactions: AtomicUsize::new(0),
             sweep_cursor: AtomicUsize::new(0),
             purging: AtomicUsize::new(0),
+            ctx,
             _owns: PhantomData,
         }
+    }
+
+    /// The entry kind's context.
+    pub(crate) fn ctx(&self) -> &C {
+        &self.ctx
     }
 
     /// The `log2` needed to hold `capacity` entries without growing.
@@ -244,7 +254,7 @@ impl<E> RawMap<E> {
 
 /// Reads: they never write shared memory, retire or drop an entry, so they
 /// need no `Send`/`'static` bound on the entry.
-impl<E: RawEntry> RawMap<E> {
+impl<E: RawEntry, C> RawMap<E, C> {
     /// Read-only lookup. Never writes to shared memory.
     #[inline]
     pub(crate) fn get<'g>(
@@ -281,7 +291,7 @@ impl<E: RawEntry> RawMap<E> {
     }
 }
 
-impl<E: RawEntry + Send + 'static> RawMap<E> {
+impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     /// The one write primitive: looks up the key, asks `decide` what to do
     /// with the current entry (`None` if absent) and does it atomically.
     ///
@@ -854,24 +864,28 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
 }
 
 /// Hooks that forward to the map and count the dead entries marked.
-struct CountDead<'a, E> {
-    map: &'a RawMap<E>,
+struct CountDead<'a, E: RawEntry> {
+    map: &'a RawMap<E, E::Ctx>,
     dead: core::cell::Cell<usize>,
 }
 
-impl<E: Send + 'static> ListHooks for CountDead<'_, E> {
+impl<E: RawEntry + Send + 'static> ListHooks<E> for CountDead<'_, E> {
     unsafe fn retire(&self, node: *const Link, guard: &Guard) {
         // SAFETY: forwarded unchanged; our caller keeps `retire`'s contract.
         unsafe { self.map.retire(node, guard) }
     }
 
-    fn dead_marked(&self) {
+    fn is_dead(&self, entry: &E) -> bool {
+        self.map.is_dead(entry)
+    }
+
+    fn dead_marked(&self, entry: &E) {
         self.dead.set(self.dead.get() + 1);
-        self.map.dead_marked();
+        self.map.dead_marked(entry);
     }
 }
 
-impl<E: Send + 'static> ListHooks for RawMap<E> {
+impl<E: RawEntry + Send + 'static> ListHooks<E> for RawMap<E, E::Ctx> {
     unsafe fn retire(&self, node: *const Link, guard: &Guard) {
         let stripe = self.counters.local().clone();
         stripe.retired.fetch_add(1, Ordering::Relaxed);
@@ -891,12 +905,17 @@ impl<E: Send + 'static> ListHooks for RawMap<E> {
         };
     }
 
-    fn dead_marked(&self) {
+    fn is_dead(&self, entry: &E) -> bool {
+        entry.is_dead(&self.ctx)
+    }
+
+    fn dead_marked(&self, entry: &E) {
         self.counters.local().purged.fetch_add(1, Ordering::Relaxed);
+        entry.on_dead_marked(&self.ctx);
     }
 }
 
-impl<E> RawMap<E> {
+impl<E, C> RawMap<E, C> {
     /// Moves every live entry out of the list (exclusive access), leaving an
     /// empty list; marked nodes still linked are freed.
     ///
@@ -935,7 +954,7 @@ impl<E> RawMap<E> {
     }
 }
 
-impl<E> Drop for RawMap<E> {
+impl<E, C> Drop for RawMap<E, C> {
     fn drop(&mut self) {
         // SAFETY: `&mut self`: no thread can reach the list any more. Nodes
         // unlinked earlier were retired to the epoch and are not reachable

@@ -30,6 +30,7 @@ impl<K, V> WeakEntry<K, V> {
 }
 
 impl<K, V> RawEntry for WeakEntry<K, V> {
+    type Ctx = ();
     const CAN_DIE: bool = true;
 
     /// Same allocation. Exact: our `Weak` keeps the allocation (not the key)
@@ -41,7 +42,7 @@ impl<K, V> RawEntry for WeakEntry<K, V> {
     }
 
     #[inline]
-    fn is_dead(&self) -> bool {
+    fn is_dead(&self, _ctx: &()) -> bool {
         self.key.strong_count() == 0
     }
 }

@@ -9,6 +9,7 @@
 //! Everything here is deterministic except `threads`, whose interleaving
 //! depends on the scheduler.
 
+pub mod cache;
 pub mod hash;
 pub mod input;
 pub mod ops;

@@ -1,0 +1,282 @@
+//! The `cache` runner: `SplitCache` (time to live, time to idle, per-entry
+//! TTL, a size bound, all chosen by the input) against a model, with a
+//! mock clock that the ops advance.
+//!
+//! The model holds, per key, the value id, the write deadline and the last
+//! access. The cache's listener drives the model's removals, and each report
+//! is checked against it: a value is reported once; `Replaced` only by an
+//! insert over a live key, `Removed` only by `remove`/`retain`/`clear`,
+//! `Expired` only once the model's deadline has passed, `Size` only with a
+//! bound and only for a key the model holds. Every read must then agree
+//! with the model exactly (an evicted key has left the model when its report
+//! came, before the insert that evicted it returned). After every insert the
+//! length is within the bound; at the end `clear` reports every value left
+//! and each value id was reported exactly once.
+
+use super::hash::{FuzzState, HashKind};
+use arbitrary::Arbitrary;
+use splitmap::{MockClock, RemovalCause, SplitCache};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How the cache is built. Durations in ms of mock time (0: not set).
+#[derive(Arbitrary, Debug)]
+pub struct CacheSetup {
+    pub min_log2: u8,
+    pub load_factor: u8,
+    pub kind: HashKind,
+    pub seed: u8,
+    pub ttl_ms: u8,
+    pub tti_ms: u8,
+    /// Bound `1 + cap % 40`, if `Some`.
+    pub cap: Option<u8>,
+}
+
+/// One operation; keys are `k % 32`.
+#[derive(Arbitrary, Clone, Debug)]
+pub enum CacheOp {
+    Insert(u8),
+    /// Per-entry TTL of `1 + t` ms.
+    InsertTtl(u8, u8),
+    Get(u8),
+    ContainsKey(u8),
+    Remove(u8),
+    GetOrInsert(u8),
+    /// `retain(|k, _| k % (2 + m % 4) != 0)`.
+    Retain(u8),
+    Clear,
+    PurgeExpired,
+    RunPendingTasks,
+    /// Moves the clock `ms` milliseconds.
+    Advance(u8),
+}
+
+/// Runs one fuzz input given as raw bytes.
+pub fn run_cache_bytes(data: &[u8]) {
+    if let Some((setup, ops)) = super::decode::<CacheSetup, CacheOp>(data) {
+        run_cache(&setup, &ops);
+    }
+}
+
+const MS: u64 = 1_000_000;
+
+fn opt_ms(ms: u8) -> u64 {
+    if ms == 0 {
+        u64::MAX
+    } else {
+        u64::from(ms) * MS
+    }
+}
+
+type Heard = Arc<Mutex<Vec<(u64, u64, RemovalCause)>>>;
+
+struct Model {
+    /// key -> (value id, write deadline, last access)
+    entries: HashMap<u64, (u64, u64, u64)>,
+    tti: u64,
+    cap: Option<usize>,
+    reported: HashSet<u64>,
+    /// Entries a write displaced from `entries` whose report (`Replaced`
+    /// or `Expired`) is due from that write: value id -> (key, deadline,
+    /// last access).
+    displaced: HashMap<u64, (u64, u64, u64)>,
+}
+
+impl Model {
+    fn live(&self, k: u64, now: u64) -> Option<u64> {
+        let &(v, expires, last) = self.entries.get(&k)?;
+        (now < expires && now < last.saturating_add(self.tti)).then_some(v)
+    }
+
+    /// Applies the reports heard since the last call; `allowed` are the
+    /// causes the operation may produce besides `Expired` and `Size`.
+    fn hear(&mut self, heard: &Heard, now: u64, allowed: &[RemovalCause]) {
+        for (k, v, cause) in std::mem::take(&mut *heard.lock().unwrap()) {
+            assert!(self.reported.insert(v), "value {v} reported twice");
+            match cause {
+                RemovalCause::Expired => {}
+                RemovalCause::Size => assert!(self.cap.is_some(), "Size without a bound"),
+                c => assert!(allowed.contains(&c), "{c:?} not expected here (key {k})"),
+            }
+            let (mv, expires, last) = match self.displaced.remove(&v) {
+                Some((_, expires, last)) => (v, expires, last),
+                None => self
+                    .entries
+                    .remove(&k)
+                    .unwrap_or_else(|| panic!("{cause:?} for key {k}, which the model lacks")),
+            };
+            assert_eq!(mv, v, "{cause:?} reported value {v}, key {k} holds {mv}");
+            if cause == RemovalCause::Expired {
+                assert!(
+                    now >= expires || now >= last.saturating_add(self.tti),
+                    "key {k} reported expired before its deadline"
+                );
+            }
+        }
+        assert!(
+            self.displaced.is_empty(),
+            "displaced values not reported: {:?}",
+            self.displaced
+        );
+    }
+
+    /// A write stores `v` for `k`: the entry it displaces must be reported
+    /// by the same write.
+    fn store(&mut self, k: u64, v: u64, expires: u64, now: u64) {
+        if let Some((old, oexp, olast)) = self.entries.insert(k, (v, expires, now)) {
+            self.displaced.insert(old, (k, oexp, olast));
+        }
+    }
+}
+
+/// Runs one decoded input.
+pub fn run_cache(setup: &CacheSetup, ops: &[CacheOp]) {
+    let clock = MockClock::new();
+    let heard: Heard = Arc::default();
+    let h = Arc::clone(&heard);
+    let (ttl, tti) = (opt_ms(setup.ttl_ms), opt_ms(setup.tti_ms));
+    let cap = setup.cap.map(|c| 1 + usize::from(c % 40));
+    let mut builder = SplitCache::builder()
+        .layout(
+            u32::from(setup.min_log2 % 5),
+            1 + usize::from(setup.load_factor % 4),
+        )
+        .clock(clock.clone())
+        .eviction_listener(move |k: &u64, v: &u64, cause| h.lock().unwrap().push((*k, *v, cause)));
+    if ttl != u64::MAX {
+        builder = builder.time_to_live(Duration::from_nanos(ttl));
+    }
+    if tti != u64::MAX {
+        builder = builder.time_to_idle(Duration::from_nanos(tti));
+    }
+    if let Some(cap) = cap {
+        builder = builder.max_capacity(cap);
+    }
+    let cache = builder.build_with_hasher(FuzzState::new(setup.kind, setup.seed));
+    let mut model = Model {
+        entries: HashMap::new(),
+        tti,
+        cap,
+        reported: HashSet::new(),
+        displaced: HashMap::new(),
+    };
+    let mut next = 0u64;
+    for (step, op) in ops.iter().enumerate() {
+        let now = clock.now().as_nanos() as u64;
+        match *op {
+            CacheOp::Insert(k) | CacheOp::InsertTtl(k, _) => {
+                let k = u64::from(k % 32);
+                let live = model.live(k, now);
+                let v = next;
+                next += 1;
+                let (old, life) = match *op {
+                    CacheOp::InsertTtl(_, t) => {
+                        let t = (1 + u64::from(t)) * MS;
+                        let old = cache.insert_with_ttl(k, v, Duration::from_nanos(t));
+                        (old.map(|o| *o), t)
+                    }
+                    _ => (cache.insert(k, v).map(|o| *o), ttl),
+                };
+                assert_eq!(old, live, "step {step}: insert {k} returned the old value");
+                model.store(k, v, now.saturating_add(life), now);
+                model.hear(&heard, now, &[RemovalCause::Replaced]);
+                if let Some(cap) = cap {
+                    assert!(
+                        cache.len() <= cap,
+                        "step {step}: len {} > {cap}",
+                        cache.len()
+                    );
+                }
+            }
+            CacheOp::Get(k) => {
+                let k = u64::from(k % 32);
+                let live = model.live(k, now);
+                assert_eq!(cache.get(&k), live, "step {step}: get {k}");
+                model.hear(&heard, now, &[]);
+                if live.is_some() {
+                    model.entries.get_mut(&k).expect("live").2 = now;
+                }
+            }
+            CacheOp::ContainsKey(k) => {
+                let k = u64::from(k % 32);
+                assert_eq!(cache.contains_key(&k), model.live(k, now).is_some());
+            }
+            CacheOp::Remove(k) => {
+                let k = u64::from(k % 32);
+                let live = model.live(k, now);
+                assert_eq!(
+                    cache.remove(&k).map(|v| *v),
+                    live,
+                    "step {step}: remove {k}"
+                );
+                model.hear(&heard, now, &[RemovalCause::Removed]);
+            }
+            CacheOp::GetOrInsert(k) => {
+                let k = u64::from(k % 32);
+                let live = model.live(k, now);
+                let v = next;
+                let got = *cache.get_or_insert_with(k, || v);
+                match live {
+                    Some(old) => {
+                        assert_eq!(got, old, "step {step}: get_or_insert_with {k}");
+                        model.hear(&heard, now, &[]);
+                        model.entries.get_mut(&k).expect("live").2 = now;
+                    }
+                    None => {
+                        assert_eq!(got, v, "step {step}: get_or_insert_with {k} inserted");
+                        next += 1;
+                        model.store(k, v, now.saturating_add(ttl), now);
+                        model.hear(&heard, now, &[]);
+                    }
+                }
+            }
+            CacheOp::Retain(m) => {
+                let m = 2 + u64::from(m % 4);
+                cache.retain(|k, _| k % m != 0);
+                model.hear(&heard, now, &[RemovalCause::Removed]);
+                for &k in model.entries.keys() {
+                    assert!(
+                        k % m != 0 || model.live(k, now).is_none(),
+                        "retain kept {k}"
+                    );
+                }
+            }
+            CacheOp::Clear => {
+                cache.clear();
+                model.hear(&heard, now, &[RemovalCause::Removed]);
+                assert!(model.entries.is_empty(), "clear left {:?}", model.entries);
+            }
+            CacheOp::PurgeExpired | CacheOp::RunPendingTasks => {
+                if matches!(op, CacheOp::PurgeExpired) {
+                    cache.purge_expired();
+                } else {
+                    cache.run_pending_tasks();
+                }
+                model.hear(&heard, now, &[]);
+                assert!(
+                    model.entries.keys().all(|&k| model.live(k, now).is_some()),
+                    "step {step}: an expired entry survived the purge"
+                );
+                assert_eq!(cache.len(), model.entries.len());
+            }
+            CacheOp::Advance(ms) => clock.advance(Duration::from_millis(u64::from(ms))),
+        }
+        assert!(
+            cache.len()
+                >= model
+                    .entries
+                    .keys()
+                    .filter(|&&k| model.live(k, now).is_some())
+                    .count()
+        );
+    }
+    let now = clock.now().as_nanos() as u64;
+    cache.clear();
+    model.hear(&heard, now, &[RemovalCause::Removed]);
+    assert!(model.entries.is_empty());
+    // Get-or-insert may draw an id and not use it; every other id was used.
+    assert_eq!(model.reported.len() as u64, cache.stats().departures());
+    let s = cache.stats();
+    assert_eq!(s.departures(), s.insertions + s.replaced);
+}

@@ -1,0 +1,304 @@
+//! The entry kind of `SplitCache`: a strong key and its value with a write
+//! deadline and an access word, and the probes that find it at a given
+//! clock reading.
+//!
+//! **Expired is dead.** An entry whose deadline has passed is dead to the
+//! list exactly as a weak entry whose key died: probes answer `Match::Dead`
+//! for it (a write that meets it marks and unlinks it; reads skip it), and
+//! sweeps purge it (`RawEntry::is_dead`), including the purge before the
+//! directory grows, which keeps steady TTL traffic flat without any call.
+//! The thread whose CAS marked it reports it (`on_dead_marked`).
+//!
+//! **Size victims are dead too, for one thread.** The size bound's
+//! eviction step (`evict.rs`) runs a bounded sweep with an eviction budget
+//! in a thread-local; during that sweep `is_dead` also answers yes for a
+//! live entry the CLOCK hand picks (reference bit clear, or any entry once
+//! the step is forced), and the sweep's mark CAS evicts exactly that node.
+//! Every other walk sees a budget of zero.
+//!
+//! The node stays immutable except for `touch`, an atomic word readers
+//! update: the last access time (for time to idle) and the CLOCK reference
+//! bit (for the size bound).
+
+use super::clock::ClockSource;
+use super::evict;
+use super::listener::{notify, Listener, RemovalCause};
+use super::stats::Counters;
+use crate::ops::keys::{Entry, Match, OwnedKey, Probe, RawEntry};
+use crate::sync::{AtomicU64, Ordering};
+use core::borrow::Borrow;
+
+/// A deadline that never comes (no TTL, no TTI, no bound).
+pub(crate) const NEVER: u64 = u64::MAX;
+
+/// The CLOCK reference bit in `touch`: read since the hand last passed.
+const REFERENCED: u64 = 1;
+
+/// One cache entry, inline in an immutable list node.
+pub(crate) struct CacheEntry<K, V> {
+    pub(crate) key: K,
+    pub(crate) value: V,
+    /// Clock reading (ns) at which the entry expires regardless of reads:
+    /// write time plus the time to live (the cache's, or `insert_with_ttl`'s),
+    /// or [`NEVER`].
+    expires_at: u64,
+    /// `last_access << 1 | REFERENCED`: the clock reading of the last read
+    /// or write (time to idle counts from it) and the CLOCK bit.
+    touch: AtomicU64,
+}
+
+impl<K, V> CacheEntry<K, V> {
+    fn new(key: K, value: V, expires_at: u64, now: u64) -> Self {
+        CacheEntry {
+            key,
+            value,
+            expires_at,
+            touch: AtomicU64::new(now << 1),
+        }
+    }
+
+    /// Whether the entry has expired at clock reading `now` (`tti` is the
+    /// cache's time to idle, or `NEVER`). Exactly at the deadline counts as
+    /// expired.
+    #[inline]
+    pub(crate) fn expired(&self, now: u64, tti: u64) -> bool {
+        now >= self.expires_at
+            || (tti != NEVER
+                && now >= (self.touch.load(Ordering::Relaxed) >> 1).saturating_add(tti))
+    }
+
+    /// Records a read at `now`: refreshes the idle time and sets the
+    /// reference bit. Reads the word first: a hot entry read within one
+    /// clock tick costs no write.
+    #[inline]
+    pub(crate) fn touch(&self, now: u64) {
+        let want = (now << 1) | REFERENCED;
+        if self.touch.load(Ordering::Relaxed) < want {
+            // `fetch_max`: a reader with an older clock reading never moves
+            // the last access back.
+            self.touch.fetch_max(want, Ordering::Relaxed);
+        }
+    }
+
+    /// The CLOCK hand passing: `true` if the entry is a victim (its bit was
+    /// clear); else clears the bit (a second chance) and returns `false`.
+    #[inline]
+    fn second_chance(&self) -> bool {
+        let t = self.touch.load(Ordering::Relaxed);
+        if t & REFERENCED == 0 {
+            return true;
+        }
+        self.touch.fetch_and(!REFERENCED, Ordering::Relaxed);
+        false
+    }
+}
+
+/// What every entry of one cache shares, held once by its raw map
+/// (`RawEntry::Ctx`): the clock, the expiry and size settings, the
+/// listener and the event counters.
+pub(crate) struct CacheCtx<K, V> {
+    pub(crate) clock: ClockSource,
+    /// Time to live in ns, or `NEVER`.
+    pub(crate) ttl: u64,
+    /// Time to idle in ns, or `NEVER`.
+    pub(crate) tti: u64,
+    /// The size bound, or `usize::MAX`.
+    pub(crate) max_capacity: usize,
+    /// Whether reads must update `touch` (time to idle or a size bound).
+    pub(crate) track_access: bool,
+    pub(crate) listener: Option<Listener<K, V>>,
+    pub(crate) counters: Counters,
+}
+
+impl<K, V> CacheCtx<K, V> {
+    /// This context's identity for the thread-local sweep state.
+    #[inline]
+    pub(crate) fn id(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    /// Counts and reports a departure.
+    pub(crate) fn left(&self, key: &K, value: &V, cause: RemovalCause) {
+        self.counters.left(cause);
+        if let Some(listener) = &self.listener {
+            notify(listener, key, value, cause);
+        }
+    }
+}
+
+impl<K: Eq, V> RawEntry for CacheEntry<K, V> {
+    type Ctx = CacheCtx<K, V>;
+    const CAN_DIE: bool = true;
+
+    #[inline]
+    fn same_key(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+
+    /// Expired at the running operation's clock reading, or picked by this
+    /// thread's eviction step (see the module docs).
+    #[inline]
+    fn is_dead(&self, ctx: &CacheCtx<K, V>) -> bool {
+        let sweep = evict::state(ctx);
+        if self.expired(sweep.now, ctx.tti) {
+            return true;
+        }
+        if sweep.budget == 0 {
+            return false;
+        }
+        sweep.force || self.second_chance()
+    }
+
+    /// This thread's CAS marked the entry: report it. It is `Expired` if its
+    /// deadline has passed at the operation's clock reading, else it is the
+    /// eviction step's victim (`Size`), which spends one unit of budget.
+    fn on_dead_marked(&self, ctx: &CacheCtx<K, V>) {
+        let cause = if self.expired(evict::state(ctx).now, ctx.tti) {
+            RemovalCause::Expired
+        } else {
+            evict::spend_one(ctx);
+            RemovalCause::Size
+        };
+        ctx.left(&self.key, &self.value, cause);
+    }
+}
+
+impl<K: Eq, V> Entry for CacheEntry<K, V> {
+    type Value = V;
+
+    #[inline]
+    fn value(&self) -> &V {
+        &self.value
+    }
+}
+
+/// A borrowed key `&Q` compared at one clock reading: an equal key whose
+/// entry has expired is `Dead`.
+pub(crate) struct CacheProbe<'q, Q: ?Sized> {
+    key: &'q Q,
+    now: u64,
+    tti: u64,
+    /// Set when the probe met an expired entry of its key (a read then
+    /// purges it).
+    pub(crate) met_expired: bool,
+}
+
+impl<'q, Q: ?Sized> CacheProbe<'q, Q> {
+    #[inline]
+    pub(crate) fn new(key: &'q Q, now: u64, tti: u64) -> Self {
+        CacheProbe {
+            key,
+            now,
+            tti,
+            met_expired: false,
+        }
+    }
+}
+
+impl<K, V, Q> Probe<CacheEntry<K, V>> for CacheProbe<'_, Q>
+where
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
+    #[inline]
+    fn probe(&mut self, stored: &CacheEntry<K, V>) -> Match {
+        if stored.key.borrow() != self.key {
+            Match::NotEqual
+        } else if stored.expired(self.now, self.tti) {
+            self.met_expired = true;
+            Match::Dead
+        } else {
+            Match::Equal
+        }
+    }
+}
+
+/// The key of a stored entry (for `retain`, which decides on whatever entry
+/// holds that key now), at one clock reading.
+pub(crate) struct SameKey<'e, K, V> {
+    entry: &'e CacheEntry<K, V>,
+    now: u64,
+    tti: u64,
+}
+
+impl<'e, K, V> SameKey<'e, K, V> {
+    pub(crate) fn new(entry: &'e CacheEntry<K, V>, now: u64, tti: u64) -> Self {
+        SameKey { entry, now, tti }
+    }
+}
+
+impl<K: Eq, V> Probe<CacheEntry<K, V>> for SameKey<'_, K, V> {
+    #[inline]
+    fn probe(&mut self, stored: &CacheEntry<K, V>) -> Match {
+        if stored.key != self.entry.key {
+            Match::NotEqual
+        } else if stored.expired(self.now, self.tti) {
+            Match::Dead
+        } else {
+            Match::Equal
+        }
+    }
+}
+
+/// An owned key on its way into a node, with the deadline the new entry
+/// gets and the clock reading of the write.
+pub(crate) struct CacheKey<K> {
+    key: Option<K>,
+    now: u64,
+    tti: u64,
+    expires_at: u64,
+}
+
+impl<K> CacheKey<K> {
+    #[inline]
+    pub(crate) fn new(key: K, now: u64, tti: u64, expires_at: u64) -> Self {
+        CacheKey {
+            key: Some(key),
+            now,
+            tti,
+            expires_at,
+        }
+    }
+}
+
+impl<K> CacheKey<K> {
+    /// Whether the key is in a published entry (after the operation: it was
+    /// inserted, not handed back).
+    #[inline]
+    pub(crate) fn moved(&self) -> bool {
+        self.key.is_none()
+    }
+}
+
+impl<K: Eq, V> OwnedKey<CacheEntry<K, V>> for CacheKey<K> {
+    #[inline]
+    fn probe(&mut self, stored: &CacheEntry<K, V>, pending: Option<&CacheEntry<K, V>>) -> Match {
+        let key = match pending {
+            Some(p) => &p.key,
+            None => self
+                .key
+                .as_ref()
+                .expect("key is here or in the pending entry"),
+        };
+        if stored.key != *key {
+            Match::NotEqual
+        } else if stored.expired(self.now, self.tti) {
+            Match::Dead
+        } else {
+            Match::Equal
+        }
+    }
+
+    #[inline]
+    fn make(&mut self, value: V) -> CacheEntry<K, V> {
+        let key = self.key.take().expect("key moved into one entry at a time");
+        CacheEntry::new(key, value, self.expires_at, self.now)
+    }
+
+    #[inline]
+    fn restore(&mut self, pending: CacheEntry<K, V>) -> V {
+        debug_assert!(self.key.is_none(), "the key was in the pending entry");
+        self.key = Some(pending.key);
+        pending.value
+    }
+}

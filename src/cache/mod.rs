@@ -1,0 +1,678 @@
+//! `SplitCache`: an expiring, size-bounded cache on the operations core,
+//! with an eviction listener and statistics, and no background thread and
+//! no lock.
+//!
+//! Files: `builder.rs` the configuration; `entry.rs` the entry kind (an
+//! expired entry is dead to the list) and its probes; `clock.rs` the time
+//! sources; `evict.rs` the size bound and the per-thread sweep state;
+//! `listener.rs` the causes and panic-safe notification; `stats.rs` the
+//! counters. This file is the public layer: it reads the clock once per
+//! operation, forwards to the core and reports what left.
+
+mod builder;
+mod clock;
+mod entry;
+mod evict;
+mod listener;
+mod stats;
+
+pub use builder::CacheBuilder;
+pub use clock::{Clock, CoarseClock, MockClock, StdClock};
+pub use listener::RemovalCause;
+pub use stats::CacheStats;
+
+use crate::guarded::Guarded;
+use crate::ops::keys::Entry;
+use crate::ops::Core;
+use crate::sync::pin;
+use clock::duration_nanos;
+use core::borrow::Borrow;
+use core::fmt;
+use core::hash::{BuildHasher, Hash};
+use core::ptr::NonNull;
+use core::time::Duration;
+use entry::{CacheCtx, CacheEntry, CacheKey, CacheProbe, SameKey};
+use evict::Operation;
+use listener::PanicScope;
+use std::collections::hash_map::RandomState;
+
+/// A lock-free concurrent cache whose memory follows its contents: entries
+/// expire by time (to live, to idle, or per entry), the entry count is
+/// bounded, and an eviction listener hears why each entry left. No
+/// background thread and no lock: expired entries are purged by the walks
+/// the map already does.
+///
+/// # Usage
+/// ```
+/// use splitmap::{RemovalCause, SplitCache};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// let expired = Arc::new(AtomicUsize::new(0));
+/// let counter = Arc::clone(&expired);
+/// let clock = splitmap::MockClock::new(); // tests drive time by hand
+/// let sessions: SplitCache<u64, String> = SplitCache::builder()
+///     .time_to_live(Duration::from_secs(30 * 60))
+///     .time_to_idle(Duration::from_secs(5 * 60))
+///     .max_capacity(100_000)
+///     .eviction_listener(move |_id, _user, cause| {
+///         if cause == RemovalCause::Expired {
+///             counter.fetch_add(1, Ordering::Relaxed);
+///         }
+///     })
+///     .clock(clock.clone())
+///     .build();
+/// sessions.insert(7, "ann".to_string());
+/// assert_eq!(sessions.get(&7).as_deref(), Some("ann"));
+/// clock.advance(Duration::from_secs(5 * 60)); // idle for five minutes
+/// assert_eq!(sessions.get(&7), None); // this read purged it, too
+/// assert_eq!(expired.load(Ordering::Relaxed), 1);
+/// assert_eq!(sessions.len(), 0);
+/// ```
+///
+/// Reads return clones (`get`), a closure's result (`get_with`) or nothing
+/// (`contains_key`); writes that hand a value back return a [`Guarded`]
+/// reference, so values need not be `Clone` (as in
+/// [`SplitMap`](crate::SplitMap)).
+///
+/// # Expiry
+/// An entry expires at its deadline: `time_to_live` after it was written,
+/// `time_to_idle` after it was last read or written, or the duration given
+/// to [`insert_with_ttl`](Self::insert_with_ttl) (which replaces the time to
+/// live for that entry; the time to idle still applies), whichever comes
+/// first. Exactly at the deadline counts as expired.
+///
+/// - **Invisible at once.** Every operation reads the clock once; an entry
+///   whose deadline is at or before that reading is invisible to it (reads
+///   miss, `insert` inserts afresh, `remove` finds nothing).
+/// - **Precision is the clock's resolution.** The default [`CoarseClock`]
+///   ticks every 4 ms on the development VM (it costs 3-4 ns per reading
+///   instead of 25-38 ns for `Instant::now()`), so an entry may stay
+///   readable up to one tick after its deadline. [`StdClock`] is precise;
+///   [`MockClock`] is for tests.
+/// - **Memory comes back without a call.** An expired entry is *dead* to
+///   the map, exactly like a weak-map entry whose key died: a write that
+///   meets it marks and unlinks it; a read that misses because of it purges
+///   it; before the directory grows, one inserting thread sweeps the whole
+///   list and purges every expired entry (so steady TTL traffic keeps the
+///   map the size of what is alive, plus at most the growth slack); every
+///   256 removals a bounded stretch is swept; the size bound's eviction
+///   step purges the expired entries it passes.
+///   [`purge_expired`](Self::purge_expired) and
+///   [`run_pending_tasks`](Self::run_pending_tasks) purge all of them now.
+/// - **A background thread, if you want one**, is a loop you own:
+///   `std::thread::spawn(move || loop { cache.run_pending_tasks(); sleep(period) })`
+///   with the cache in an `Arc`. It is never required.
+///
+/// # Size bound
+/// With [`max_capacity(n)`](CacheBuilder::max_capacity), an insert that
+/// adds an entry and finds more than `n` runs an eviction step before it
+/// returns: CLOCK second chance over the list from a rotating cursor (an
+/// entry read since the hand last passed is spared once; see `evict.rs`).
+/// So `len() <= n + T` at all times, where `T` is the number of inserts in
+/// progress (each is over by at most its own entry, for its own duration),
+/// and an insert evicts at most its excess plus `min(32, n / 64)`, so the
+/// cache dips at most that far below `n` per concurrent step. `len()`
+/// counts expired entries not yet purged, so the bound holds for memory.
+///
+/// # Eviction listener
+/// [`eviction_listener`](CacheBuilder::eviction_listener) is called
+/// **exactly once** for every entry that leaves, with its [`RemovalCause`]:
+/// `Expired`, `Size`, `Removed` (`remove`, `retain`, `clear`) or `Replaced`
+/// (a write to a live key). It runs on the thread whose operation removed
+/// the entry, before that operation returns, after the atomic step that
+/// removed it (no read can return the entry any more; it is freed later).
+/// No lock is held (there is none). It is not called for entries still in
+/// the cache when the cache is dropped.
+///
+/// - **Panics**: each call is caught. The cache stays consistent (the entry
+///   is gone, and counted), the operation delivers every other notification
+///   it owes, and the first panic is resumed when the public method
+///   returns (its return value is lost).
+/// - **Re-entry**: the listener may call any cache method, this cache's
+///   included (it may run inside a walk of the list, which is safe for a
+///   lock-free list: a nested operation is like another thread's).
+/// - **Cost**: expiry and size evictions are reported from inside the walk
+///   that found them, so a slow listener slows that operation, not others.
+///
+/// # Statistics
+/// [`stats`](Self::stats) reports hits, misses, insertions and departures
+/// by cause (counted per thread stripe, no shared write on reads) and the
+/// map's memory figures ([`MapStats`](crate::MapStats)). One entry is one
+/// list node: 16 bytes of list header, the key, the value, and 16 bytes of
+/// deadline and access word (48 bytes for `u64 → u64`, against 32 in a
+/// [`SplitMap`](crate::SplitMap)); [`CacheStats::entry_bytes`] says it.
+///
+/// # Weak keys
+/// There is no weak-key cache: a [`WeakKeyMap`](crate::WeakKeyMap) entry
+/// holds `Weak<K>` and is found by upgrade probes, a cache entry holds `K`
+/// and a deadline, and the two would need an entry kind generic over how it
+/// holds its key (the probes, `same_key` and liveness checks of both) for
+/// a case that has a simple alternative: key the cache by an id the object
+/// carries (`SplitCache<ObjectId, V>` with a time to idle), or keep the
+/// deadline in a weak map's value and `retain` expired entries now and
+/// then. Both keep memory bounded; neither needs a new kind.
+///
+/// # Examples
+/// ```
+/// let cache: splitmap::SplitCache<&str, u32> = splitmap::SplitCache::new(2);
+/// cache.insert("a", 1);
+/// cache.insert("b", 2);
+/// assert_eq!(cache.get("a"), Some(1)); // "a" is referenced: spared once
+/// cache.insert("c", 3); // over the bound: one entry goes
+/// assert_eq!(cache.len(), 2);
+/// assert_eq!(cache.stats().evicted_size, 1);
+/// ```
+pub struct SplitCache<K, V, S = RandomState> {
+    core: Core<CacheEntry<K, V>, S, CacheCtx<K, V>>,
+}
+
+/// The per-operation state: the clock reading, the sweep state walks read,
+/// and the panic scope of the listener.
+struct Op {
+    now: u64,
+    sweep: Operation,
+    panics: PanicScope,
+}
+
+impl Op {
+    /// Ends the operation; resumes a listener panic it caught.
+    fn finish(self) {
+        drop(self.sweep);
+        self.panics.finish();
+    }
+}
+
+impl<K, V> SplitCache<K, V, RandomState> {
+    /// A builder for a cache with the settings you choose.
+    ///
+    /// # Examples
+    /// ```
+    /// let cache: splitmap::SplitCache<u8, u8> = splitmap::SplitCache::builder()
+    ///     .max_capacity(10)
+    ///     .build();
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn builder() -> CacheBuilder<K, V> {
+        CacheBuilder::new()
+    }
+
+    /// A cache bounded to `max_capacity` entries, with no expiry.
+    ///
+    /// # Examples
+    /// ```
+    /// let cache = splitmap::SplitCache::new(1);
+    /// cache.insert(1, 'a');
+    /// cache.insert(2, 'b');
+    /// assert_eq!(cache.len(), 1);
+    /// ```
+    pub fn new(max_capacity: usize) -> Self {
+        Self::builder().max_capacity(max_capacity).build()
+    }
+}
+
+impl<K, V, S> SplitCache<K, V, S> {
+    /// Entries inserted and not yet removed, evicted or purged: an **upper
+    /// bound** on live entries, since expired entries count until purged.
+    /// O(1).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let clock = splitmap::MockClock::new();
+    /// let cache: splitmap::SplitCache<u8, u8> = splitmap::SplitCache::builder()
+    ///     .time_to_live(Duration::from_secs(1))
+    ///     .clock(clock.clone())
+    ///     .build();
+    /// cache.insert(1, 1);
+    /// clock.advance(Duration::from_secs(1));
+    /// assert_eq!(cache.len(), 1); // expired, not yet purged
+    /// cache.purge_expired();
+    /// assert_eq!(cache.len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.core.ctx().counters.live()
+    }
+
+    /// `true` if [`len`](Self::len) is 0.
+    ///
+    /// # Examples
+    /// ```
+    /// let cache: splitmap::SplitCache<u8, u8> = splitmap::SplitCache::new(10);
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Hits, misses, insertions, departures by cause and memory; see
+    /// [`CacheStats`]. O(stripes).
+    ///
+    /// # Examples
+    /// ```
+    /// let cache = splitmap::SplitCache::new(1);
+    /// cache.insert(1, 1);
+    /// cache.insert(2, 2);
+    /// let s = cache.stats();
+    /// assert_eq!((s.insertions, s.evicted_size), (2, 1));
+    /// assert_eq!(s.map.len, 1);
+    /// assert!(s.entry_bytes >= 32);
+    /// ```
+    pub fn stats(&self) -> CacheStats {
+        let ctx = self.core.ctx();
+        ctx.counters.report(
+            self.core.stats(),
+            Core::<CacheEntry<K, V>, S, CacheCtx<K, V>>::NODE_BYTES,
+        )
+    }
+
+    /// The configured bound, if any.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(splitmap::SplitCache::<u8, u8>::new(5).max_capacity(), Some(5));
+    /// ```
+    pub fn max_capacity(&self) -> Option<usize> {
+        let cap = self.core.ctx().max_capacity;
+        (cap != usize::MAX).then_some(cap)
+    }
+
+    /// The configured time to live, if any.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let cache: splitmap::SplitCache<u8, u8> = splitmap::SplitCache::builder()
+    ///     .time_to_live(Duration::from_secs(3))
+    ///     .build();
+    /// assert_eq!(cache.time_to_live(), Some(Duration::from_secs(3)));
+    /// assert_eq!(cache.time_to_idle(), None);
+    /// ```
+    pub fn time_to_live(&self) -> Option<Duration> {
+        let ttl = self.core.ctx().ttl;
+        (ttl != entry::NEVER).then(|| Duration::from_nanos(ttl))
+    }
+
+    /// The configured time to idle, if any.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let cache: splitmap::SplitCache<u8, u8> = splitmap::SplitCache::builder()
+    ///     .time_to_idle(Duration::from_secs(3))
+    ///     .build();
+    /// assert_eq!(cache.time_to_idle(), Some(Duration::from_secs(3)));
+    /// ```
+    pub fn time_to_idle(&self) -> Option<Duration> {
+        let tti = self.core.ctx().tti;
+        (tti != entry::NEVER).then(|| Duration::from_nanos(tti))
+    }
+
+    /// Starts an operation: one clock reading for all of it.
+    fn begin(&self) -> Op {
+        let ctx = self.core.ctx();
+        let now = ctx.clock.now();
+        Op {
+            now,
+            sweep: Operation::begin(ctx, now),
+            panics: PanicScope::enter(),
+        }
+    }
+}
+
+/// Everything that reads or writes entries. A read that meets an expired
+/// entry purges it (a write), so reads share the writes' bounds: a removed
+/// entry is dropped later by whichever thread runs the epoch's deferred
+/// destructor.
+impl<K, V, S> SplitCache<K, V, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    S: BuildHasher,
+{
+    /// Returns a clone of the live value for `key`, refreshing its idle time
+    /// and its reference bit. For values that are not `Clone`, use
+    /// [`get_with`](Self::get_with).
+    ///
+    /// # Examples
+    /// ```
+    /// let cache = splitmap::SplitCache::new(10);
+    /// cache.insert("k".to_string(), 1);
+    /// assert_eq!(cache.get("k"), Some(1));
+    /// assert_eq!(cache.get("missing"), None);
+    /// ```
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        self.get_with(key, V::clone)
+    }
+
+    /// Calls `f` on the live value for `key` (no clone) and returns its
+    /// result; counts as a read (idle time, reference bit, hit or miss).
+    ///
+    /// # Examples
+    /// ```
+    /// let cache = splitmap::SplitCache::new(10);
+    /// cache.insert(1, vec![1, 2, 3]);
+    /// assert_eq!(cache.get_with(&1, |v| v.len()), Some(3));
+    /// ```
+    pub fn get_with<Q, R>(&self, key: &Q, f: impl FnOnce(&V) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let ctx = self.core.ctx();
+        let now = ctx.clock.now();
+        let hash = self.core.hash(key);
+        let guard = pin();
+        let mut probe = CacheProbe::new(key, now, ctx.tti);
+        if let Some(e) = self.core.get(hash, &mut probe, &guard) {
+            if ctx.track_access {
+                e.touch(now);
+            }
+            ctx.counters.hit();
+            return Some(f(e.value()));
+        }
+        ctx.counters.miss();
+        if probe.met_expired {
+            drop(guard);
+            self.purge_key(hash, key);
+        }
+        None
+    }
+
+    /// `true` if `key` has a live entry. Does not count as a read (no
+    /// refresh, no hit or miss).
+    ///
+    /// # Examples
+    /// ```
+    /// let cache = splitmap::SplitCache::new(10);
+    /// cache.insert(1, ());
+    /// assert!(cache.contains_key(&1));
+    /// assert!(!cache.contains_key(&2));
+    /// ```
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let ctx = self.core.ctx();
+        let hash = self.core.hash(key);
+        let guard = pin();
+        let mut probe = CacheProbe::new(key, ctx.clock.now(), ctx.tti);
+        self.core.get(hash, &mut probe, &guard).is_some()
+    }
+
+    /// Marks and unlinks the expired entries of `key` (a read met one).
+    fn purge_key<Q>(&self, hash: u64, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let op = self.begin();
+        let guard = pin();
+        let mut probe = CacheProbe::new(key, op.now, self.core.ctx().tti);
+        self.core.remove_if(hash, &mut probe, |_| false, &guard);
+        drop(guard);
+        op.finish();
+    }
+
+    /// Inserts `key -> value` with the cache's time to live; returns the
+    /// value it replaced (reported to the listener as `Replaced`), readable
+    /// through the returned [`Guarded`]. May evict (see "Size bound").
+    ///
+    /// # Examples
+    /// ```
+    /// let cache = splitmap::SplitCache::new(10);
+    /// assert!(cache.insert(1, "a").is_none());
+    /// assert_eq!(cache.insert(1, "b").as_deref(), Some(&"a"));
+    /// assert_eq!(cache.get(&1), Some("b"));
+    /// ```
+    pub fn insert(&self, key: K, value: V) -> Option<Guarded<'_, V>> {
+        self.put(key, value, self.core.ctx().ttl)
+    }
+
+    /// Inserts `key -> value` expiring `ttl` from now, instead of after the
+    /// cache's time to live (the time to idle still applies).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let clock = splitmap::MockClock::new();
+    /// let cache: splitmap::SplitCache<&str, u8> = splitmap::SplitCache::builder()
+    ///     .time_to_live(Duration::from_secs(60))
+    ///     .clock(clock.clone())
+    ///     .build();
+    /// cache.insert_with_ttl("short", 1, Duration::from_secs(1));
+    /// cache.insert("long", 2);
+    /// clock.advance(Duration::from_secs(1));
+    /// assert_eq!((cache.get("short"), cache.get("long")), (None, Some(2)));
+    /// ```
+    pub fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) -> Option<Guarded<'_, V>> {
+        self.put(key, value, duration_nanos(ttl))
+    }
+
+    fn put(&self, key: K, value: V, ttl: u64) -> Option<Guarded<'_, V>> {
+        let op = self.begin();
+        let ctx = self.core.ctx();
+        let hash = self.core.hash(&key);
+        let guard = pin();
+        let mut owned = CacheKey::new(key, op.now, ctx.tti, op.now.saturating_add(ttl));
+        let old = self.core.insert(hash, &mut owned, value, &guard);
+        match old {
+            Some(old) => ctx.left(&old.key, &old.value, RemovalCause::Replaced),
+            None => {
+                ctx.counters.inserted();
+                evict::enforce_bound(&self.core, &guard);
+            }
+        }
+        let old = old.map(|e| NonNull::from(e.value()));
+        op.finish();
+        // SAFETY: `old` points into an entry of this cache's map, reached
+        // under `guard`.
+        old.map(|v| unsafe { Guarded::from_raw(guard, v) })
+    }
+
+    /// Returns the live value for `key`, inserting `f()` first if there is
+    /// none (with the cache's time to live). `f` runs at most once, and only
+    /// if the key had no live entry when looked at. A hit counts as a read;
+    /// an insert may evict.
+    ///
+    /// # Examples
+    /// ```
+    /// let cache = splitmap::SplitCache::new(10);
+    /// assert_eq!(*cache.get_or_insert_with(1, || 10), 10);
+    /// assert_eq!(*cache.get_or_insert_with(1, || 20), 10);
+    /// let s = cache.stats();
+    /// assert_eq!((s.hits, s.misses, s.insertions), (1, 1, 1));
+    /// ```
+    pub fn get_or_insert_with(&self, key: K, f: impl FnOnce() -> V) -> Guarded<'_, V> {
+        let op = self.begin();
+        let ctx = self.core.ctx();
+        let hash = self.core.hash(&key);
+        let guard = pin();
+        let expires_at = op.now.saturating_add(ctx.ttl);
+        let mut owned = CacheKey::new(key, op.now, ctx.tti, expires_at);
+        let e = self.core.get_or_insert_with(hash, &mut owned, f, &guard);
+        if owned.moved() {
+            ctx.counters.miss();
+            ctx.counters.inserted();
+            evict::enforce_bound(&self.core, &guard);
+        } else {
+            if ctx.track_access {
+                e.touch(op.now);
+            }
+            ctx.counters.hit();
+        }
+        let stored = NonNull::from(e.value());
+        op.finish();
+        // SAFETY: `stored` points into an entry of this cache's map,
+        // reached under `guard`.
+        unsafe { Guarded::from_raw(guard, stored) }
+    }
+
+    /// Removes `key`'s live entry (reported as `Removed`); returns its value
+    /// through a [`Guarded`].
+    ///
+    /// # Examples
+    /// ```
+    /// let cache = splitmap::SplitCache::new(10);
+    /// cache.insert(1, 5);
+    /// assert_eq!(cache.remove(&1).as_deref(), Some(&5));
+    /// assert!(cache.remove(&1).is_none());
+    /// ```
+    pub fn remove<Q>(&self, key: &Q) -> Option<Guarded<'_, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let op = self.begin();
+        let ctx = self.core.ctx();
+        let hash = self.core.hash(key);
+        let guard = pin();
+        let mut probe = CacheProbe::new(key, op.now, ctx.tti);
+        let old = self.core.remove_if(hash, &mut probe, |_| true, &guard);
+        if let Some(e) = old {
+            ctx.left(&e.key, &e.value, RemovalCause::Removed);
+        }
+        let old = old.map(|e| NonNull::from(e.value()));
+        op.finish();
+        // SAFETY: `old` points into an entry of this cache's map, reached
+        // under `guard`.
+        old.map(|v| unsafe { Guarded::from_raw(guard, v) })
+    }
+
+    /// Removes every live entry for which `keep(&k, &v)` is false (each
+    /// reported as `Removed`); each removal is atomic on its own. Expired
+    /// entries are not shown to `keep`. Returns how many were removed.
+    ///
+    /// # Examples
+    /// ```
+    /// let cache = splitmap::SplitCache::new(100);
+    /// for i in 0..10 {
+    ///     cache.insert(i, i);
+    /// }
+    /// assert_eq!(cache.retain(|_, v| v % 2 == 0), 5);
+    /// assert_eq!(cache.len(), 5);
+    /// ```
+    pub fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) -> usize {
+        let op = self.begin();
+        let ctx = self.core.ctx();
+        let guard = pin();
+        let mut removed = 0;
+        for (_, e) in self.core.iter(&guard) {
+            if e.expired(op.now, ctx.tti) || keep(&e.key, &e.value) {
+                continue;
+            }
+            let hash = self.core.hash(&e.key);
+            let mut probe = SameKey::new(e, op.now, ctx.tti);
+            // The entry may have been replaced since the walk saw it:
+            // decide again on the current one.
+            let gone = self.core.remove_if(
+                hash,
+                &mut probe,
+                |cur| core::ptr::eq(cur, e) || !keep(&cur.key, &cur.value),
+                &guard,
+            );
+            if let Some(gone) = gone {
+                ctx.left(&gone.key, &gone.value, RemovalCause::Removed);
+                removed += 1;
+            }
+        }
+        drop(guard);
+        op.finish();
+        removed
+    }
+
+    /// Removes every entry: live ones are reported as `Removed`, expired
+    /// ones as `Expired`. Not atomic as a whole: concurrent inserts may
+    /// survive.
+    ///
+    /// # Examples
+    /// ```
+    /// let cache = splitmap::SplitCache::new(100);
+    /// for i in 0..10 {
+    ///     cache.insert(i, i);
+    /// }
+    /// cache.clear();
+    /// assert!(cache.is_empty());
+    /// assert_eq!(cache.stats().removed, 10);
+    /// ```
+    pub fn clear(&self) {
+        self.retain(|_, _| false);
+        self.purge_expired();
+    }
+
+    /// Purges every expired entry now (one walk over the list; reported as
+    /// `Expired`) and returns how many this walk purged. Also unlinks
+    /// removed entries still linked and advances a directory shrink.
+    /// Never needed for memory to come back; see "Expiry".
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let clock = splitmap::MockClock::new();
+    /// let cache: splitmap::SplitCache<u32, u32> = splitmap::SplitCache::builder()
+    ///     .time_to_live(Duration::from_secs(1))
+    ///     .clock(clock.clone())
+    ///     .build();
+    /// for i in 0..10 {
+    ///     cache.insert(i, i);
+    /// }
+    /// clock.advance(Duration::from_secs(2));
+    /// assert_eq!(cache.purge_expired(), 10);
+    /// assert_eq!(cache.stats().expired, 10);
+    /// ```
+    pub fn purge_expired(&self) -> usize {
+        let op = self.begin();
+        let purged = self.core.compact();
+        op.finish();
+        purged
+    }
+
+    /// Does now everything the cache otherwise does as it goes: purges
+    /// expired entries, enforces the size bound, and pushes the epoch's
+    /// reclamation along so purged entries' memory is freed. Call it from
+    /// your own timer thread if you want one.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let clock = splitmap::MockClock::new();
+    /// let cache: splitmap::SplitCache<u32, u32> = splitmap::SplitCache::builder()
+    ///     .time_to_live(Duration::from_secs(1))
+    ///     .clock(clock.clone())
+    ///     .build();
+    /// cache.insert(1, 1);
+    /// clock.advance(Duration::from_secs(1));
+    /// cache.run_pending_tasks();
+    /// let s = cache.stats();
+    /// assert_eq!((s.expired, s.map.len, s.map.retired_awaiting), (1, 0, 0));
+    /// ```
+    pub fn run_pending_tasks(&self) {
+        let op = self.begin();
+        self.core.compact();
+        {
+            let guard = pin();
+            evict::enforce_bound(&self.core, &guard);
+        }
+        self.core.reclaim();
+        op.finish();
+    }
+}
+
+impl<K, V, S> fmt::Debug for SplitCache<K, V, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SplitCache")
+            .field("len", &self.len())
+            .field("max_capacity", &self.max_capacity())
+            .field("time_to_live", &self.time_to_live())
+            .field("time_to_idle", &self.time_to_idle())
+            .field("clock", &self.core.ctx().clock)
+            .finish_non_exhaustive()
+    }
+}

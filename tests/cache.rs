@@ -1,0 +1,580 @@
+//! `SplitCache` against a model, with a test clock (no sleeping, no timing
+//! assertions): expiry exactly at the deadline, idle expiry refreshed by
+//! reads, the size bound within its stated slack, each listener cause
+//! exactly once, values dropped exactly once, a panicking listener.
+//! Every behaviour runs under the map set-ups of `tests/common` (tiny
+//! directory, degenerate hashers).
+
+mod common;
+
+use common::tracked::{Ledger, Tracked};
+use common::{flush_epoch, with_each_config, Config, TestHasher};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use splitmap::{CacheBuilder, MockClock, RemovalCause, SplitCache};
+use std::collections::{HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Cache = SplitCache<u64, Tracked, TestHasher>;
+/// What the listener heard: (key, value id, cause), in order.
+type Heard = Arc<Mutex<Vec<(u64, u64, RemovalCause)>>>;
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// A cache under `config` with a recording listener and a mock clock.
+fn cache_with(
+    config: &Config,
+    clock: &MockClock,
+    setup: impl FnOnce(CacheBuilder<u64, Tracked>) -> CacheBuilder<u64, Tracked>,
+) -> (Cache, Heard) {
+    let heard: Heard = Arc::default();
+    let h = Arc::clone(&heard);
+    let builder = SplitCache::builder()
+        .layout(config.min_log2, config.load_factor)
+        .clock(clock.clone())
+        .eviction_listener(move |k, v: &Tracked, cause| {
+            h.lock().unwrap().push((*k, v.value, cause))
+        });
+    (
+        setup(builder).build_with_hasher(TestHasher(config.mode)),
+        heard,
+    )
+}
+
+fn take(heard: &Heard) -> Vec<(u64, u64, RemovalCause)> {
+    std::mem::take(&mut *heard.lock().unwrap())
+}
+
+/// Values still alive once the epoch has freed what it holds: pushes
+/// reclamation along, giving the threads of other tests (one descheduled
+/// while pinned holds the epoch back) a bounded number of chances to
+/// unpin. Not a timing assertion: a leak stays a leak however long it
+/// waits, and a quiet run returns at once.
+fn alive_after_reclaim(ledger: &Ledger) -> usize {
+    for round in 0..2000 {
+        if ledger.alive() == 0 {
+            break;
+        }
+        flush_epoch();
+        if round > 16 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    ledger.alive()
+}
+
+fn value_of(cache: &Cache, k: u64) -> Option<u64> {
+    cache.get_with(&k, |v| v.value)
+}
+
+#[test]
+fn expires_exactly_at_the_deadline() {
+    with_each_config(|config| {
+        let ledger = Ledger::new();
+        let clock = MockClock::new();
+        let (cache, heard) = cache_with(config, &clock, |b| b.time_to_live(secs(10)));
+        for k in 0..20 {
+            cache.insert(k, Tracked::new(k, &ledger));
+        }
+        clock.advance(secs(10) - Duration::from_nanos(1));
+        for k in 0..20 {
+            assert_eq!(
+                value_of(&cache, k),
+                Some(k),
+                "alive 1 ns before the deadline"
+            );
+        }
+        assert!(take(&heard).is_empty());
+        clock.advance(Duration::from_nanos(1));
+        for k in 0..20 {
+            assert_eq!(value_of(&cache, k), None, "visible at its deadline");
+            assert!(!cache.contains_key(&k));
+        }
+        // Each read that missed purged its entry, once.
+        let mut heard = take(&heard);
+        heard.sort_unstable();
+        let expect: Vec<_> = (0..20).map(|k| (k, k, RemovalCause::Expired)).collect();
+        assert_eq!(heard, expect);
+        assert_eq!(cache.len(), 0);
+        assert_eq!(cache.stats().expired, 20);
+        drop(cache);
+        assert_eq!(alive_after_reclaim(&ledger), 0);
+    });
+}
+
+#[test]
+fn idle_expiry_is_refreshed_by_reads_and_writes() {
+    with_each_config(|config| {
+        let ledger = Ledger::new();
+        let clock = MockClock::new();
+        let (cache, heard) = cache_with(config, &clock, |b| b.time_to_idle(secs(10)));
+        cache.insert(1, Tracked::new(1, &ledger));
+        cache.insert(2, Tracked::new(2, &ledger));
+        cache.insert(3, Tracked::new(3, &ledger));
+        for _ in 0..10 {
+            clock.advance(secs(9));
+            assert_eq!(
+                value_of(&cache, 1),
+                Some(1),
+                "a read refreshes the idle time"
+            );
+            cache.insert(2, Tracked::new(2, &ledger)); // a write does too
+            assert!(cache.contains_key(&3) || clock.now() >= secs(10));
+        }
+        // Key 3 was only checked with contains_key, which is not a read.
+        assert!(!cache.contains_key(&3));
+        clock.advance(secs(10));
+        assert_eq!(value_of(&cache, 1), None);
+        assert_eq!(value_of(&cache, 2), None);
+        cache.purge_expired();
+        let heard = take(&heard);
+        let expired: HashSet<u64> = heard
+            .iter()
+            .filter(|h| h.2 == RemovalCause::Expired)
+            .map(|h| h.0)
+            .collect();
+        assert_eq!(expired, HashSet::from([1, 2, 3]));
+        assert_eq!(
+            heard
+                .iter()
+                .filter(|h| h.2 == RemovalCause::Replaced)
+                .count(),
+            10
+        );
+        assert_eq!(heard.len(), 13, "one notification per value: {heard:?}");
+    });
+}
+
+#[test]
+fn ttl_and_tti_expire_whichever_comes_first_and_insert_with_ttl_overrides() {
+    with_each_config(|config| {
+        let ledger = Ledger::new();
+        let clock = MockClock::new();
+        let (cache, _heard) = cache_with(config, &clock, |b| {
+            b.time_to_live(secs(100)).time_to_idle(secs(10))
+        });
+        cache.insert(1, Tracked::new(1, &ledger));
+        cache.insert_with_ttl(2, Tracked::new(2, &ledger), secs(5));
+        cache.insert_with_ttl(3, Tracked::new(3, &ledger), secs(1000));
+        clock.advance(secs(5));
+        assert_eq!(
+            value_of(&cache, 2),
+            None,
+            "its own TTL, shorter than the cache's"
+        );
+        for _ in 0..11 {
+            assert_eq!(value_of(&cache, 1), Some(1));
+            assert_eq!(value_of(&cache, 3), Some(3));
+            clock.advance(secs(9));
+        }
+        // t = 104: key 1 reached its time to live although read; key 3's
+        // own TTL (1000 s) replaced the cache's.
+        assert_eq!(value_of(&cache, 1), None);
+        assert_eq!(value_of(&cache, 3), Some(3));
+        clock.advance(secs(10));
+        assert_eq!(value_of(&cache, 3), None, "idle time still applies");
+    });
+}
+
+/// A reference model of an unbounded cache: per key the value id, the
+/// write deadline and the last access.
+#[derive(Default)]
+struct Model {
+    entries: HashMap<u64, (u64, u64, u64)>,
+}
+
+impl Model {
+    fn live(&self, k: u64, now: u64, tti: u64) -> Option<u64> {
+        let &(v, expires, last) = self.entries.get(&k)?;
+        (now < expires && now < last.saturating_add(tti)).then_some(v)
+    }
+}
+
+/// Random operations and clock advances against the model. The listener's
+/// reports drive the model's removals and are checked against it: a value
+/// is reported once, with the cause the model expects.
+#[test]
+fn random_ops_match_the_model() {
+    with_each_config(|config| {
+        for seed in 0..8u64 {
+            run_model(config, seed, 600);
+        }
+    });
+}
+
+fn run_model(config: &Config, seed: u64, steps: usize) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let ledger = Ledger::new();
+    let clock = MockClock::new();
+    let (ttl, tti) = (10_000u64, 4_000u64); // in ms of mock time
+    let (cache, heard) = cache_with(config, &clock, |b| {
+        b.time_to_live(Duration::from_millis(ttl))
+            .time_to_idle(Duration::from_millis(tti))
+    });
+    let ms = |d: u64| d * 1_000_000;
+    let (ttl, tti) = (ms(ttl), ms(tti));
+    let mut model = Model::default();
+    let mut next_value = 0u64;
+    let mut reported = HashSet::new();
+    let mut check_heard = |model: &mut Model, now: u64, allowed: &[RemovalCause]| {
+        for (k, v, cause) in take(&heard) {
+            assert!(reported.insert(v), "value {v} reported twice");
+            assert!(
+                allowed.contains(&cause),
+                "{cause:?} for key {k} not expected here"
+            );
+            let (mv, expires, last) = model
+                .entries
+                .remove(&k)
+                .expect("reported a key the model lacks");
+            assert_eq!(mv, v, "reported a value that is not the key's");
+            if cause == RemovalCause::Expired {
+                assert!(
+                    now >= expires || now >= last + tti,
+                    "expired early: key {k}"
+                );
+            }
+        }
+    };
+    for _ in 0..steps {
+        let now = clock.now().as_nanos() as u64;
+        let k = rng.gen_range(0..24u64);
+        match rng.gen_range(0..100) {
+            0..=29 => {
+                let live = model.live(k, now, tti);
+                let v = next_value;
+                next_value += 1;
+                let custom = rng.gen_bool(0.2).then(|| ms(rng.gen_range(1..20_000)));
+                let old = match custom {
+                    Some(t) => {
+                        cache.insert_with_ttl(k, Tracked::new(v, &ledger), Duration::from_nanos(t))
+                    }
+                    None => cache.insert(k, Tracked::new(v, &ledger)),
+                }
+                .map(|o| o.value);
+                assert_eq!(old, live, "insert's old value, key {k}");
+                check_heard(
+                    &mut model,
+                    now,
+                    &[RemovalCause::Replaced, RemovalCause::Expired],
+                );
+                model
+                    .entries
+                    .insert(k, (v, now.saturating_add(custom.unwrap_or(ttl)), now));
+            }
+            30..=59 => {
+                let live = model.live(k, now, tti);
+                assert_eq!(value_of(&cache, k), live, "get key {k}");
+                if live.is_some() {
+                    model.entries.get_mut(&k).unwrap().2 = now;
+                }
+                check_heard(&mut model, now, &[RemovalCause::Expired]);
+            }
+            60..=69 => {
+                let live = model.live(k, now, tti);
+                assert_eq!(cache.remove(&k).map(|v| v.value), live, "remove key {k}");
+                check_heard(
+                    &mut model,
+                    now,
+                    &[RemovalCause::Removed, RemovalCause::Expired],
+                );
+            }
+            70..=74 => {
+                let live = model.live(k, now, tti);
+                let v = next_value;
+                let got = cache
+                    .get_or_insert_with(k, || Tracked::new(v, &ledger))
+                    .value;
+                check_heard(&mut model, now, &[RemovalCause::Expired]);
+                match live {
+                    Some(v) => {
+                        assert_eq!(got, v);
+                        model.entries.get_mut(&k).unwrap().2 = now;
+                    }
+                    None => {
+                        assert_eq!(got, v);
+                        next_value += 1;
+                        model.entries.insert(k, (v, now + ttl, now));
+                    }
+                }
+            }
+            75..=77 => {
+                let m = rng.gen_range(2..5u64);
+                cache.retain(|k, _| k % m != 0);
+                check_heard(&mut model, now, &[RemovalCause::Removed]);
+                for (&k, _) in model.entries.iter() {
+                    assert!(k % m != 0 || model.live(k, now, tti).is_none());
+                }
+            }
+            78..=80 => {
+                cache.purge_expired();
+                check_heard(&mut model, now, &[RemovalCause::Expired]);
+                assert!(model
+                    .entries
+                    .keys()
+                    .all(|&k| model.live(k, now, tti).is_some()));
+                assert_eq!(cache.len(), model.entries.len());
+            }
+            81 => {
+                cache.clear();
+                check_heard(
+                    &mut model,
+                    now,
+                    &[RemovalCause::Removed, RemovalCause::Expired],
+                );
+                assert!(model.entries.is_empty());
+            }
+            _ => clock.advance(Duration::from_millis(rng.gen_range(0..3_000))),
+        }
+        assert!(
+            cache.len()
+                >= model
+                    .entries
+                    .iter()
+                    .filter(|e| model.live(*e.0, now, tti).is_some())
+                    .count()
+        );
+    }
+    cache.clear();
+    let now = clock.now().as_nanos() as u64;
+    check_heard(
+        &mut model,
+        now,
+        &[RemovalCause::Removed, RemovalCause::Expired],
+    );
+    assert!(
+        model.entries.is_empty(),
+        "left unreported: {:?}",
+        model.entries.keys()
+    );
+    assert_eq!(
+        reported.len() as u64,
+        next_value,
+        "every value reported once"
+    );
+    let s = cache.stats();
+    assert_eq!(s.departures(), next_value);
+    drop(cache);
+    assert_eq!(
+        alive_after_reclaim(&ledger),
+        0,
+        "values dropped exactly once (double drops panic)"
+    );
+}
+
+#[test]
+fn size_bound_holds_after_every_insert() {
+    with_each_config(|config| {
+        for cap in [1usize, 2, 7, 64, 300] {
+            let ledger = Ledger::new();
+            let clock = MockClock::new();
+            let (cache, heard) = cache_with(config, &clock, |b| b.max_capacity(cap));
+            let mut rng = StdRng::seed_from_u64(cap as u64);
+            for k in 0..3000u64 {
+                cache.insert(k, Tracked::new(k, &ledger));
+                assert!(
+                    cache.len() <= cap,
+                    "len {} over the bound {cap}",
+                    cache.len()
+                );
+                if rng.gen_bool(0.3) {
+                    let _ = value_of(&cache, rng.gen_range(0..=k));
+                }
+            }
+            let heard = take(&heard);
+            assert!(heard.iter().all(|h| h.2 == RemovalCause::Size));
+            let evicted: HashSet<u64> = heard.iter().map(|h| h.0).collect();
+            assert_eq!(evicted.len(), heard.len(), "a key evicted twice");
+            assert_eq!(heard.len() + cache.len(), 3000);
+            // The step takes the excess plus at most a batch.
+            let batch = (cap / 64).min(32);
+            assert!(
+                cache.len() + batch + 1 >= cap,
+                "len {} dipped too far below {cap}",
+                cache.len()
+            );
+            for k in 0..3000 {
+                assert_eq!(value_of(&cache, k).is_some(), !evicted.contains(&k));
+            }
+        }
+    });
+}
+
+/// CLOCK second chance: with every entry but a few read since the hand last
+/// passed, an insert over the bound evicts only unread entries.
+#[test]
+fn referenced_entries_get_a_second_chance() {
+    with_each_config(|config| {
+        let ledger = Ledger::new();
+        let clock = MockClock::new();
+        let cap = 64;
+        let (cache, heard) = cache_with(config, &clock, |b| b.max_capacity(cap));
+        for k in 0..cap as u64 {
+            cache.insert(k, Tracked::new(k, &ledger));
+        }
+        let unread: HashSet<u64> = (0..cap as u64).filter(|k| k % 8 == 0).collect();
+        for k in 0..cap as u64 {
+            if !unread.contains(&k) {
+                assert!(value_of(&cache, k).is_some());
+            }
+        }
+        cache.insert(1000, Tracked::new(1000, &ledger)); // over by one: one step
+        let heard = take(&heard);
+        assert_eq!(heard.len(), 1 + (cap / 64).min(32), "excess plus the batch");
+        for (k, _, cause) in heard {
+            assert_eq!(cause, RemovalCause::Size);
+            assert!(
+                unread.contains(&k) || k == 1000,
+                "evicted key {k}, which was read"
+            );
+        }
+    });
+}
+
+#[test]
+fn each_cause_fires_exactly_once_and_values_drop_once() {
+    with_each_config(|config| {
+        let ledger = Ledger::new();
+        let clock = MockClock::new();
+        let (cache, heard) =
+            cache_with(config, &clock, |b| b.time_to_live(secs(10)).max_capacity(4));
+        cache.insert(1, Tracked::new(10, &ledger));
+        cache.insert(1, Tracked::new(11, &ledger)); // replaces 10
+        cache.insert(2, Tracked::new(20, &ledger));
+        cache.remove(&2); // removes 20
+        cache.insert(3, Tracked::new(30, &ledger));
+        clock.advance(secs(10)); // 11 and 30 expire
+        cache.purge_expired();
+        for k in 4..9 {
+            cache.insert(k, Tracked::new(k * 10, &ledger)); // 5 entries, bound 4: one Size
+        }
+        let mut got = take(&heard);
+        got.sort_unstable_by_key(|h| h.1);
+        let causes: Vec<_> = got.iter().map(|h| (h.1, h.2)).collect();
+        assert_eq!(
+            causes[..4],
+            [
+                (10, RemovalCause::Replaced),
+                (11, RemovalCause::Expired),
+                (20, RemovalCause::Removed),
+                (30, RemovalCause::Expired),
+            ]
+        );
+        assert_eq!(causes.len(), 5);
+        assert_eq!(causes[4].1, RemovalCause::Size);
+        let s = cache.stats();
+        assert_eq!(
+            (s.replaced, s.expired, s.removed, s.evicted_size),
+            (1, 2, 1, 1)
+        );
+        cache.clear();
+        assert_eq!(take(&heard).len(), 4, "clear reports the rest");
+        drop(cache);
+        assert_eq!(alive_after_reclaim(&ledger), 0);
+    });
+}
+
+#[test]
+fn a_panicking_listener_loses_nothing_and_corrupts_nothing() {
+    with_each_config(|config| {
+        let ledger = Ledger::new();
+        let clock = MockClock::new();
+        let heard: Heard = Arc::default();
+        let h = Arc::clone(&heard);
+        let cache: Cache = SplitCache::builder()
+            .layout(config.min_log2, config.load_factor)
+            .clock(clock.clone())
+            .time_to_live(secs(10))
+            .eviction_listener(move |k, v: &Tracked, cause| {
+                h.lock().unwrap().push((*k, v.value, cause));
+                if k % 3 == 0 {
+                    panic!("listener panic on key {k}");
+                }
+            })
+            .build_with_hasher(TestHasher(config.mode));
+        for k in 0..30 {
+            cache.insert(k, Tracked::new(k, &ledger));
+        }
+        // One operation, many notifications, ten of which panic.
+        let r = catch_unwind(AssertUnwindSafe(|| cache.clear()));
+        let payload = r.expect_err("the listener's panic reaches the caller");
+        let msg = payload.downcast_ref::<String>().expect("a formatted panic");
+        assert!(msg.starts_with("listener panic on key"), "{msg}");
+        let heard_keys: HashSet<u64> = take(&heard).iter().map(|h| h.0).collect();
+        assert_eq!(heard_keys.len(), 30, "every other notification delivered");
+        assert_eq!(cache.len(), 0);
+        // Expiry found by a walk (inside the core) panics too.
+        for k in 0..30 {
+            cache.insert(k, Tracked::new(100 + k, &ledger));
+        }
+        clock.advance(secs(10));
+        assert!(catch_unwind(AssertUnwindSafe(|| cache.purge_expired())).is_err());
+        assert_eq!(take(&heard).len(), 30);
+        assert_eq!(cache.len(), 0);
+        // The cache works on, growth included (the purge-before-grow
+        // try-flag was not left set by an unwinding walk).
+        for k in 0..1000 {
+            if k % 3 != 0 {
+                assert!(cache.insert(k, Tracked::new(k, &ledger)).is_none());
+            }
+        }
+        assert!(cache.stats().map.buckets >= 256);
+        assert_eq!(cache.len(), 666);
+        // A panic in one method is not resumed by the next one.
+        assert!(cache.insert(1, Tracked::new(1, &ledger)).is_some()); // key 1: no panic
+        drop(cache);
+        assert_eq!(alive_after_reclaim(&ledger), 0);
+    });
+}
+
+#[test]
+fn the_listener_may_call_into_the_cache() {
+    let clock = MockClock::new();
+    let cache: Arc<SplitCache<u64, u64>> =
+        Arc::new_cyclic(|weak: &std::sync::Weak<SplitCache<u64, u64>>| {
+            let weak = weak.clone();
+            SplitCache::builder()
+                .clock(clock.clone())
+                .time_to_live(secs(1))
+                .max_capacity(8)
+                .eviction_listener(move |k, _, _| {
+                    if let Some(cache) = weak.upgrade() {
+                        // Re-entry: a read and a write of another key.
+                        let _ = cache.get(&(k + 1));
+                        if *k < 100 {
+                            cache.insert(k + 1000, 0);
+                        }
+                    }
+                })
+                .build()
+        });
+    for k in 0..50 {
+        cache.insert(k, k);
+    }
+    clock.advance(secs(1));
+    cache.run_pending_tasks();
+    assert!(cache.len() <= 8 + 1);
+}
+
+#[test]
+fn stats_count_reads_and_writes() {
+    let clock = MockClock::new();
+    let cache: SplitCache<u64, u64> = SplitCache::builder()
+        .clock(clock.clone())
+        .time_to_live(secs(5))
+        .build();
+    for k in 0..10 {
+        cache.insert(k, k);
+    }
+    for k in 0..20 {
+        let _ = cache.get(&k);
+    }
+    let s = cache.stats();
+    assert_eq!((s.hits, s.misses, s.insertions), (10, 10, 10));
+    assert!(s.entry_bytes >= 16 + 8 + 8 + 16);
+    assert_eq!(s.map.len, 10);
+}
