@@ -15,6 +15,8 @@
 //! `--single-only`, `--concurrent-only`. Markdown goes to stdout, progress
 //! to stderr.
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "../benches/common/mod.rs"]
 mod common;
 
@@ -33,38 +35,18 @@ struct Args {
 }
 
 fn parse_args() -> Args {
-    let mut a = Args {
-        rounds: 7,
-        ops: 1 << 15,
-        threads: vec![1, 2, 4],
-        single: true,
-        concurrent: true,
+    let mut args = cli::Args::parse(
+        "bench_table [--rounds N] [--ops N] [--threads 1,2,4] [--single-only|--concurrent-only]\n\
+         (markdown to stdout; progress to stderr, on a terminal only)",
+    );
+    let a = Args {
+        rounds: args.value_or("--rounds", 7usize).max(1),
+        ops: args.value_or("--ops", 1usize << 15),
+        threads: args.list("--threads").unwrap_or_else(|| vec![1, 2, 4]),
+        single: !args.switch("--concurrent-only"),
+        concurrent: !args.switch("--single-only"),
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().unwrap_or_else(|| panic!("{name} needs a value"));
-        match flag.as_str() {
-            "--rounds" => a.rounds = value("--rounds").parse().expect("--rounds N"),
-            "--ops" => a.ops = value("--ops").parse().expect("--ops N"),
-            "--threads" => {
-                a.threads = value("--threads")
-                    .split(',')
-                    .map(|t| t.parse().expect("--threads 1,2,4"))
-                    .collect()
-            }
-            "--single-only" => a.concurrent = false,
-            "--concurrent-only" => a.single = false,
-            "-h" | "--help" => {
-                eprintln!(
-                    "bench_table [--rounds N] [--ops N] [--threads 1,2,4] \
-                     [--single-only|--concurrent-only]"
-                );
-                std::process::exit(0);
-            }
-            other => panic!("unknown flag {other}; try --help"),
-        }
-    }
-    a.rounds = a.rounds.max(1);
+    args.finish();
     a
 }
 
@@ -113,6 +95,7 @@ fn cells() -> Vec<Box<dyn Cell>> {
 }
 
 fn concurrent_tables(a: &Args) {
+    let progress = cli::Progress::default();
     let names: Vec<&str> = cells().iter().map(|c| c.name()).collect();
     for &threads in &a.threads {
         let note = if threads > available() {
@@ -137,12 +120,12 @@ fn concurrent_tables(a: &Args) {
         println!();
         for mix in MIXES {
             for dist in Dist::ALL {
-                eprint!(
-                    "\r{:>2} threads: {:<10} {:<8}",
+                progress.update(format_args!(
+                    "{:>2} threads: {:<10} {:<8}",
                     threads,
                     mix.name,
                     dist.name()
-                );
+                ));
                 let w = Workload::new(mix, dist, threads, a.ops);
                 let mut cs = cells();
                 let mut samples: Vec<Vec<f64>> = vec![Vec::new(); cs.len()];
@@ -171,7 +154,7 @@ fn concurrent_tables(a: &Args) {
                 println!();
             }
         }
-        eprintln!();
+        progress.clear();
     }
     println!(
         "\nBold: `SplitMap` at or above the best peer (RwLock, dashmap, papaya, scc) in that row."
@@ -266,6 +249,7 @@ fn row<M: SingleMap + 'static>(keys: &single::Keys) -> Box<dyn SingleCell> {
 }
 
 fn single_table(a: &Args) {
+    let progress = cli::Progress::default();
     let keys = single::Keys::new();
     let mut rows: Vec<Box<dyn SingleCell>> = vec![
         row::<single::Std>(&keys),
@@ -278,14 +262,14 @@ fn single_table(a: &Args) {
     ];
     let rounds = a.rounds * 3;
     for r in 0..rounds {
-        eprint!("\rsingle thread: round {}/{}", r + 1, rounds);
+        progress.update(format_args!("single thread: round {}/{}", r + 1, rounds));
         for w in 0..WORKS.len() {
             for row in rows.iter_mut() {
                 row.sample(&keys, w);
             }
         }
     }
-    eprintln!();
+    progress.clear();
     println!("\n### Single thread\n");
     println!(
         "ns per operation (median of {rounds} interleaved samples); in brackets the ratio to std `HashMap` without a lock (lower is better). \
