@@ -15,6 +15,9 @@
 //! cargo run --release --example cache_vs_moka [-- --ops 400000 --rounds 5]
 //! ```
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use splitmap::SplitCache;
@@ -133,18 +136,11 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    let ops = arg("--ops", 400_000);
-    let rounds = arg("--rounds", 5).max(1);
+    let mut args = cli::Args::parse("cache_vs_moka [--ops N] [--rounds N]");
+    let ops = args.value_or("--ops", 400_000usize);
+    let rounds = args.value_or("--rounds", 5usize).max(1);
+    args.finish();
     println!("ops per thread {ops}, rounds {rounds} (median), u64 keys and values, foldhash fixed seed\n");
     println!("| mix | threads | SplitCache Mops/s | moka Mops/s | ratio SplitCache/moka | SplitCache hit ratio | moka hit ratio |");
     println!("|---|--:|--:|--:|--:|--:|--:|");
