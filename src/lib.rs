@@ -72,7 +72,8 @@
 //!   consistent walk, not a copy: it never blocks writers and never waits
 //!   for a resize; it never yields a key twice and yields every key present
 //!   for the whole walk. Keys inserted or removed during the walk may or may
-//!   not appear. `len()` is exact when no write is in flight.
+//!   not appear. `len()` is exact when no write is in flight; under
+//!   concurrent writes it may be off by the writes that ran during the call.
 //! - `retain` and `clear` are walks of single-key removals, not one atomic
 //!   step.
 //!

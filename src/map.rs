@@ -132,8 +132,11 @@ impl<K, V, S> SplitMap<K, V, S> {
         }
     }
 
-    /// The number of entries. Exact when no operation is in flight; under
-    /// concurrent writes, a value the length had at some recent moment.
+    /// The number of entries. Exact when no write is in flight. Under
+    /// concurrent writes it is approximate: it sums per-thread counters one
+    /// after another, so it may be off by the number of writes that ran
+    /// during the call (many, if this thread is preempted midway). O(number
+    /// of counter stripes), never a walk.
     ///
     /// # Examples
     /// ```
