@@ -3,35 +3,84 @@
 //!
 //! Level 0 holds bucket 0; level `k >= 1` holds buckets `[2^(k-1), 2^k)`, so
 //! doubling the bucket count only adds a level and never moves a node. The
-//! sentinels *are* the level slots (no separate allocation). Levels are
-//! allocated lazily by CAS; a level past the bucket count is retired only by a
-//! finished shrink, through the epoch.
+//! sentinels *are* the level slots: one link word per bucket, no separate
+//! allocation, no stored `so_key` (it is `reverse_bits(bucket)`). Levels are
+//! allocated lazily by CAS; a level past the bucket count is retired only by
+//! a finished shrink, through the epoch.
 //!
-//! The directory owns the `state` word and the level arrays. It never walks
-//! the list: linking and unlinking sentinels is `RawMap`'s job, which calls in
-//! here for slots and for the state transitions.
+//! The directory owns the `state` word, the level arrays and the shrink's
+//! work distribution. It never walks the list and never changes a slot:
+//! linking and unlinking sentinels is the list's job (`list.rs`), driven by
+//! `buckets.rs` and `resize.rs`.
+//!
+//! ## Incarnations of a level
+//! A level word holds the level array's address with an incarnation parity
+//! in bit 0; a detached level keeps its parity (the word is just the bit),
+//! and the next array allocated for that level gets the other parity. A
+//! sentinel reference carries the parity of the level it was made for
+//! (`node.rs`), and [`Directory::follow`] refuses a reference whose level
+//! is detached or has the other parity (the walker restarts).
+//!
+//! One bit is enough: a thread pinned at time `t` sees at most one
+//! detachment of a level while it stays pinned. A detachment ends a shrink
+//! whose grace period has elapsed; only one shrink is pending at a time,
+//! and the next shrink's grace period cannot elapse while our thread is
+//! still pinned (it began after `t`). So every reference a pinned walker
+//! holds names either the current array or a detached one, never a newer
+//! array of the same parity, and a reachable sentinel it follows a
+//! reference to has had its linking CAS done (references to an array are
+//! only made by that CAS), so its successor is valid even before it is
+//! flagged `LINKED`.
 //!
 //! ## The state word
 //! `log2` (bits 0..6) is the published bucket count. A shrink publishes the
 //! smaller `log2` together with `from` (the old `log2`), the `PENDING` flag
 //! and a new shrink sequence number `seq`, then defers a closure that records
 //! `seq` in `grace_done`. Once it has, every operation that could have used
-//! the old bucket count has finished. Write operations then each claim a
-//! bounded chunk of the dropped levels' sentinels to unlink
-//! (`try_claim_shrink_chunk`); whoever completes the last chunk retires the
-//! levels and clears the flag (`finish_shrink_chunk`).
+//! the old bucket count has finished, so no operation uses a sentinel of a
+//! dropped level as a start or links one.
+//!
+//! ## Shrink work: claimed chunks, helped in order
+//! The dropped levels' sentinels are cut into chunks of [`SHRINK_CHUNK`]
+//! buckets (a chunk never spans two levels). Write operations each take one
+//! chunk of work ([`Directory::try_take_shrink_work`]):
+//! - first fresh chunks, handed out by a cursor (one thread each);
+//! - once every chunk is handed out, the chunk at the *done prefix*: the
+//!   chunks verified finished, in order. A thread that takes it redoes it
+//!   (unlinking is idempotent: marking is an OR, the unlinking search
+//!   finds the sentinel gone, the `LINKED` clear is an AND), then advances
+//!   the prefix.
+//!
+//! So a claimer that is preempted does not hold the shrink up: the next
+//! writers redo its chunk. Whoever advances the prefix to the last chunk
+//! detaches the levels, retires them and ends the shrink
+//! ([`Directory::advance_shrink`]); growth, skipped while chunks are being
+//! processed, then proceeds. A chunk is verified by reading its slots: each
+//! is [`UNCLAIMED`](crate::raw::node::UNCLAIMED) or marked and no longer
+//! `LINKED`.
+//!
+//! A thread that works on a chunk captures the level array's address
+//! *before* the claim (fresh chunk) or before re-checking the prefix (helped
+//! chunk); the successful claim or re-check proves the shrink had not ended,
+//! so the captured array is this shrink's and never a later incarnation,
+//! even if the thread is preempted until long after the shrink ended.
 //!
 //! Growth while a shrink is pending cancels it if no chunk has been claimed
 //! yet (nothing was unlinked, so the old levels are intact); otherwise growth
-//! is skipped until the shrink ends (inserts never wait for it). Because every
-//! shrink gets a new `seq`, a cancelled shrink's late grace closure cannot
-//! end a later shrink's grace period early, and the state word never returns
-//! to an earlier value (no ABA for a stale CAS).
+//! is skipped until the shrink ends. Because every shrink gets a new `seq`,
+//! a cancelled shrink's late grace closure cannot end a later shrink's grace
+//! period early, the cursor and the prefix carry the shrink's `seq` tag, and
+//! the state word never returns to an earlier value (no ABA for a stale
+//! CAS).
+//!
+//! ## What this module must never do
+//! Wait: every loop here retries a CAS that failed because another thread
+//! moved the word. It never reads or writes a node.
 
-use crate::raw::node::{Link, SENTINEL_LINKED};
-use crate::raw::split_order::{level_len, level_of, sentinel_so_key};
-use crate::sync::{Arc, AtomicPtr, AtomicUsize, Guard, Ordering};
-use core::ptr;
+use crate::raw::node::{is_linked, is_marked, ref_bucket, ref_parity, LINKED, UNCLAIMED};
+use crate::raw::split_order::{bucket_of, level_len, level_of, parent_bucket};
+use crate::sync::{Arc, AtomicUsize, AtomicWord, Guard, Ordering, Word};
+use core::ops::Range;
 
 /// Largest supported `log2` of the bucket count.
 pub(crate) const MAX_LOG2: u32 = if usize::BITS >= 64 { 40 } else { 28 };
@@ -42,6 +91,9 @@ const FROM_SHIFT: u32 = 6;
 const PENDING: usize = 1 << 12;
 const SEQ_SHIFT: u32 = 16;
 const SEQ_MASK: usize = usize::MAX >> SEQ_SHIFT;
+
+/// Incarnation parity bit of a level word.
+const PARITY: usize = 1;
 
 /// A decoded state word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,8 +116,7 @@ impl DirState {
     fn seq(self) -> usize {
         self.0 >> SEQ_SHIFT
     }
-    /// Number of chunks of the pending shrink: each dropped level split
-    /// into `SHRINK_CHUNK`-bucket chunks (a chunk never spans two levels).
+    /// Number of chunks of the pending shrink.
     #[inline]
     fn shrink_chunks(self) -> usize {
         (self.log2() as usize + 1..=self.shrink_from() as usize)
@@ -73,17 +124,17 @@ impl DirState {
             .sum()
     }
 
-    /// The buckets of chunk `chunk` of the pending shrink. Chunks are handed
-    /// out top level first, so when a sentinel is unlinked its parent (one
-    /// level down) is usually still linked and every stray sentinel between
-    /// the two is already gone: the unlinking search from the parent then
-    /// walks only data nodes.
-    fn shrink_chunk_buckets(self, mut chunk: usize) -> core::ops::Range<usize> {
+    /// The level and buckets of chunk `chunk` of the pending shrink. Chunks
+    /// are handed out top level first, so when a sentinel is unlinked its
+    /// parent (one level down) is usually still linked and every stray
+    /// sentinel between the two is already gone: the unlinking search from
+    /// the parent then walks only data nodes.
+    fn shrink_chunk(self, mut chunk: usize) -> (usize, Range<usize>) {
         for level in (self.log2() as usize + 1..=self.shrink_from() as usize).rev() {
             let chunks = level_len(level).div_ceil(SHRINK_CHUNK);
             if chunk < chunks {
                 let first = (1usize << (level - 1)) + chunk * SHRINK_CHUNK;
-                return first..(first + SHRINK_CHUNK).min(1usize << level);
+                return (level, first..(first + SHRINK_CHUNK).min(1usize << level));
             }
             chunk -= chunks;
         }
@@ -98,44 +149,69 @@ fn seq_reached(a: usize, b: usize) -> bool {
     a.wrapping_sub(b) & SEQ_MASK <= SEQ_MASK / 2
 }
 
-/// The cursor tag of a shrink: the low bits of its `seq`. A stale thread
-/// would need as many shrinks to begin (and be cancelled) between two of its
-/// instructions as the tag has values to mistake a later shrink's cursor for
-/// its own.
-#[inline]
-fn cursor_tag(seq: usize) -> usize {
-    (seq & (usize::MAX >> CURSOR_SEQ_SHIFT)) << CURSOR_SEQ_SHIFT
-}
-
 /// Slots of the levels being dropped that one helping operation unlinks.
 pub(crate) const SHRINK_CHUNK: usize = 64;
-/// The shrink cursor counts chunks in its low bits (enough for every chunk
-/// of `MAX_LOG2` levels) and carries a tag of the shrink's `seq` above.
-const CURSOR_SEQ_SHIFT: u32 = MAX_LOG2 - SHRINK_CHUNK.trailing_zeros() + 1;
-const CURSOR_POS_MASK: usize = (1 << CURSOR_SEQ_SHIFT) - 1;
+/// The shrink cursor and the done prefix count chunks in their low bits
+/// (enough for every chunk of `MAX_LOG2` levels, plus the cancelled mark)
+/// and carry a tag of the shrink's `seq` above.
+const COUNT_BITS: u32 = MAX_LOG2 - SHRINK_CHUNK.trailing_zeros() + 2;
+const COUNT_MASK: usize = (1 << COUNT_BITS) - 1;
+/// Cursor value of a cancelled shrink: larger than any chunk count.
+const CANCELLED: usize = COUNT_MASK;
 
-/// A stretch of a pending shrink's work, claimed by one thread: the buckets
-/// `first..end` (all in levels `to+1 ..= from`) whose sentinels it unlinks.
-#[derive(Debug)]
-pub(crate) struct ShrinkChunk {
+/// The tag of a shrink's cursor and prefix words: the low bits of its
+/// `seq`. A stale thread would need as many shrinks to begin (and end)
+/// between two of its instructions as the tag has values to mistake a
+/// later shrink's word for its own.
+#[inline]
+fn seq_tag(seq: usize) -> usize {
+    (seq & (usize::MAX >> COUNT_BITS)) << COUNT_BITS
+}
+
+/// A stretch of a pending shrink's work taken by one thread: the buckets
+/// (all in one dropped level) whose sentinels it unlinks.
+pub(crate) struct ShrinkWork {
+    /// The bucket count the shrink goes down to (`log2`).
     pub(crate) to: u32,
-    pub(crate) buckets: core::ops::Range<usize>,
+    pub(crate) buckets: Range<usize>,
+    /// The chunk's level array, captured before the claim (module docs);
+    /// `None` if the level was never allocated.
+    base: Option<*const AtomicWord>,
+    first: usize,
+    chunk: usize,
     state: DirState,
+}
+
+impl ShrinkWork {
+    /// The slot of `bucket` (in `self.buckets`) in the captured array.
+    pub(crate) fn slot<'g>(&self, bucket: usize, _guard: &'g Guard) -> Option<&'g AtomicWord> {
+        debug_assert!(self.buckets.contains(&bucket));
+        let base = self.base?;
+        // SAFETY: `base` is a level array of this shrink's dropped level,
+        // captured while it was installed; it is retired through the epoch
+        // only after being detached, and we are pinned by `_guard` since
+        // before the capture. `bucket - first` is in range: a chunk lies
+        // inside its level.
+        Some(unsafe { &*base.add(bucket - self.first) })
+    }
 }
 
 pub(crate) struct Directory {
     state: AtomicUsize,
-    levels: [AtomicPtr<Link>; LEVELS],
+    /// Level arrays, each word an array address with its incarnation
+    /// parity in bit 0 (module docs).
+    levels: [AtomicWord; LEVELS],
     /// The latest shrink `seq` whose grace period has elapsed, recorded by
     /// the shrink's deferred closure; shared with it.
     grace_done: Arc<AtomicUsize>,
     /// Automatic shrinking never goes below this `log2` (raised by
     /// `with_capacity` / `reserve`, lowered by `shrink_to_fit`).
     floor_log2: AtomicUsize,
-    /// Next chunk of the pending shrink to hand out, tagged with its `seq`
-    /// so a thread holding a stale state cannot claim work of a later shrink.
+    /// Next fresh chunk of the pending shrink to hand out, tagged with its
+    /// `seq` so a thread holding a stale state cannot claim work of a later
+    /// shrink; [`CANCELLED`] once growth cancelled it.
     shrink_cursor: AtomicUsize,
-    /// Chunks of the pending shrink already processed.
+    /// Chunks of the pending shrink verified finished, in order (tagged).
     shrink_done: AtomicUsize,
     pub(crate) allocated_slots: AtomicUsize,
     pub(crate) shrinks: AtomicUsize,
@@ -148,7 +224,7 @@ impl Directory {
         let log2 = log2.min(MAX_LOG2);
         let dir = Directory {
             state: AtomicUsize::new(log2 as usize),
-            levels: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            levels: core::array::from_fn(|_| AtomicWord::new(Word::from_bits(0))),
             grace_done: Arc::new(AtomicUsize::new(0)),
             floor_log2: AtomicUsize::new(log2 as usize),
             shrink_cursor: AtomicUsize::new(0),
@@ -156,14 +232,11 @@ impl Directory {
             allocated_slots: AtomicUsize::new(0),
             shrinks: AtomicUsize::new(0),
         };
-        let head_link = Link::new(sentinel_so_key(0));
         // Bucket 0 is linked from birth: the head of an empty list.
-        head_link.next.store(
-            crate::sync::Shared::null().with_tag(SENTINEL_LINKED),
-            Ordering::Relaxed,
-        );
-        let head = Box::into_raw(Box::new([head_link])) as *mut Link;
-        dir.levels[0].store(head, Ordering::Relaxed);
+        let head = new_level(0);
+        head[0].store(crate::raw::node::END.or(LINKED), Ordering::Relaxed);
+        let head = Box::into_raw(head) as *const AtomicWord;
+        dir.levels[0].store(Word::from_ptr(head), Ordering::Relaxed);
         dir.allocated_slots.store(1, Ordering::Relaxed);
         dir
     }
@@ -175,52 +248,106 @@ impl Directory {
 
     /// The head of the list (bucket 0's sentinel), always linked.
     #[inline]
-    pub(crate) fn head<'g>(&'g self, _guard: &'g Guard) -> &'g Link {
+    pub(crate) fn head<'g>(&'g self, _guard: &'g Guard) -> &'g AtomicWord {
+        let base: *const AtomicWord = self.levels[0].load(Ordering::Relaxed).ptr(PARITY);
         // SAFETY: level 0 is allocated in `new` and only freed in `Drop`.
-        unsafe { &*self.levels[0].load(Ordering::Relaxed) }
+        unsafe { &*base }
     }
 
-    /// The slot of `bucket` if its level is allocated.
+    /// The level array of `level` and its parity, if allocated.
     #[inline]
-    pub(crate) fn slot<'g>(&'g self, bucket: usize, _guard: &'g Guard) -> Option<&'g Link> {
+    fn level(&self, level: usize) -> (Option<*const AtomicWord>, usize) {
+        let w = self.levels[level].load(Ordering::Acquire);
+        let base: *const AtomicWord = w.ptr(PARITY);
+        ((!base.is_null()).then_some(base), w.bits() & PARITY)
+    }
+
+    /// The slot of `bucket` and its level's parity, if its level is
+    /// allocated.
+    #[inline]
+    pub(crate) fn slot<'g>(
+        &'g self,
+        bucket: usize,
+        _guard: &'g Guard,
+    ) -> Option<(&'g AtomicWord, usize)> {
         let (level, idx) = level_of(bucket);
-        let base = self.levels[level].load(Ordering::Acquire);
+        let (base, parity) = self.level(level);
+        // SAFETY: a non-null level word points at `level_len(level)` slots
+        // (`idx` is in range by `level_of`); a level is retired through the
+        // epoch after its word is cleared, and we are pinned by `_guard`.
+        base.map(|base| (unsafe { &*base.add(idx) }, parity))
+    }
+
+    /// The sentinel a reference word names, if that incarnation of its
+    /// level is still installed (else the caller must restart its walk).
+    #[inline]
+    pub(crate) fn follow<'g>(
+        &'g self,
+        reference: Word,
+        _guard: &'g Guard,
+    ) -> Option<&'g AtomicWord> {
+        let (level, idx) = level_of(ref_bucket(reference));
+        let w = self.levels[level].load(Ordering::Acquire);
+        if w.bits() & PARITY != ref_parity(reference) {
+            return None;
+        }
+        let base: *const AtomicWord = w.ptr(PARITY);
         if base.is_null() {
             return None;
         }
-        // SAFETY: a non-null level pointer points at `level_len(level)` links
-        // (`idx` is in range by `level_of`); a level is retired through the
-        // epoch after its pointer is nulled, and we are pinned by `_guard`.
+        // SAFETY: as in `slot`.
         Some(unsafe { &*base.add(idx) })
     }
 
-    /// The slot of `bucket`, allocating its level if needed.
-    pub(crate) fn slot_or_alloc<'g>(&'g self, bucket: usize, guard: &'g Guard) -> &'g Link {
-        if let Some(slot) = self.slot(bucket, guard) {
-            return slot;
+    /// The slot of `bucket` and its parity, allocating its level if needed.
+    pub(crate) fn slot_or_alloc<'g>(
+        &'g self,
+        bucket: usize,
+        guard: &'g Guard,
+    ) -> (&'g AtomicWord, usize) {
+        if let Some(found) = self.slot(bucket, guard) {
+            return found;
         }
-        let (level, idx) = level_of(bucket);
-        let len = level_len(level);
-        let first = bucket - idx;
-        let fresh: Box<[Link]> = (0..len)
-            .map(|i| Link::new(sentinel_so_key(first + i)))
-            .collect();
-        let fresh = Box::into_raw(fresh) as *mut Link;
-        match self.levels[level].compare_exchange(
-            ptr::null_mut(),
-            fresh,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => {
-                self.allocated_slots.fetch_add(len, Ordering::Relaxed);
-            }
-            Err(_) => {
-                // SAFETY: `fresh` lost the race and was never shared.
-                unsafe { free_level(fresh, level) };
+        let (level, _) = level_of(bucket);
+        let current = self.levels[level].load(Ordering::Acquire);
+        if current.bits() & !PARITY == 0 {
+            let fresh = Box::into_raw(new_level(level)) as *const AtomicWord;
+            let parity = (current.bits() & PARITY) ^ PARITY;
+            let installed = Word::from_ptr(fresh).or(parity);
+            match self.levels[level].compare_exchange(
+                current,
+                installed,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    self.allocated_slots
+                        .fetch_add(level_len(level), Ordering::Relaxed);
+                }
+                Err(_) => {
+                    // SAFETY: `fresh` lost the race and was never shared.
+                    unsafe { free_level(fresh, level) };
+                }
             }
         }
         self.slot(bucket, guard).expect("level was just installed")
+    }
+
+    /// The word a read of `hash` starts from: the successor word of its
+    /// bucket's sentinel if that is linked, else of the nearest linked
+    /// ancestor's. Never allocates or links.
+    #[inline]
+    pub(crate) fn read_start(&self, hash: u64, guard: &Guard) -> Word {
+        let mut bucket = bucket_of(hash, self.state().log2());
+        loop {
+            if let Some((slot, _)) = self.slot(bucket, guard) {
+                let w = slot.load(Ordering::Acquire);
+                if is_linked(w) {
+                    return w;
+                }
+            }
+            bucket = parent_bucket(bucket); // bucket 0 is always linked
+        }
     }
 
     /// Raises the bucket count to at least `1 << log2`. Cancels a pending
@@ -235,21 +362,16 @@ impl Directory {
             }
             let new = if cur.shrink_pending() {
                 // Cancel: take every chunk at once, if none was taken yet.
-                let tag = cursor_tag(cur.seq());
+                let tag = seq_tag(cur.seq());
                 if self
                     .shrink_cursor
-                    .compare_exchange(
-                        tag,
-                        tag | cur.shrink_chunks(),
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    )
+                    .compare_exchange(tag, tag | CANCELLED, Ordering::AcqRel, Ordering::Acquire)
                     .is_err()
                 {
-                    return false; // chunks are being unlinked: let it finish
+                    return false; // chunks are being unlinked: let them finish
                 }
-                // Nobody else can move the state now: claims find no chunk
-                // left, so the shrink can neither finish nor be cancelled twice.
+                // Nobody else can move the state now: no chunk can be taken,
+                // so the shrink can neither finish nor be cancelled twice.
                 (cur.0 & !(LOG2_MASK | (LOG2_MASK << FROM_SHIFT) | PENDING))
                     | log2.max(cur.shrink_from()) as usize
             } else {
@@ -301,12 +423,12 @@ impl Directory {
         {
             return false;
         }
-        // Nobody can claim work before the grace period, which cannot end
+        // Nobody can take work before the grace period, which cannot end
         // while we are pinned, so these plain stores come first. A grower
         // that tries to cancel before the store finds the previous shrink's
         // tag and simply does not grow this time.
-        self.shrink_done.store(0, Ordering::Relaxed);
-        self.shrink_cursor.store(cursor_tag(seq), Ordering::Release);
+        self.shrink_done.store(seq_tag(seq), Ordering::Relaxed);
+        self.shrink_cursor.store(seq_tag(seq), Ordering::Release);
         let grace_done = Arc::clone(&self.grace_done);
         // SAFETY: the closure owns everything it touches (an `Arc`), so it may
         // run on any thread at any later time, after the map is gone too.
@@ -348,9 +470,10 @@ impl Directory {
         true
     }
 
-    /// If a pending shrink's grace period has elapsed, claims its next chunk
-    /// of work (at most [`SHRINK_CHUNK`] buckets). Never waits.
-    pub(crate) fn try_claim_shrink_chunk(&self) -> Option<ShrinkChunk> {
+    /// If a pending shrink's grace period has elapsed, takes one chunk of
+    /// its work: a fresh one if any is left, else the first one not yet
+    /// verified finished (module docs). Never waits.
+    pub(crate) fn try_take_shrink_work(&self) -> Option<ShrinkWork> {
         let state = self.state();
         if !state.shrink_pending() {
             return None;
@@ -358,67 +481,147 @@ impl Directory {
         if !seq_reached(self.grace_done.load(Ordering::Acquire), state.seq()) {
             return None; // grace period still running
         }
-        let to = state.log2();
         let total = state.shrink_chunks();
-        let tag = cursor_tag(state.seq());
+        let tag = seq_tag(state.seq());
         let mut cursor = self.shrink_cursor.load(Ordering::Acquire);
         loop {
-            if cursor & !CURSOR_POS_MASK != tag {
+            if cursor & !COUNT_MASK != tag {
                 return None; // a different shrink's cursor
             }
-            let chunk = cursor & CURSOR_POS_MASK;
+            let chunk = cursor & COUNT_MASK;
             if chunk >= total {
-                return None; // all handed out (or the shrink was cancelled)
+                break; // all handed out, or cancelled
             }
-            match self.shrink_cursor.compare_exchange_weak(
+            let work = self.capture(state, chunk);
+            match self.shrink_cursor.compare_exchange(
                 cursor,
                 tag | (chunk + 1),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => {
-                    return Some(ShrinkChunk {
-                        to,
-                        buckets: state.shrink_chunk_buckets(chunk),
-                        state,
-                    });
-                }
+                Ok(_) => return Some(work),
                 Err(actual) => cursor = actual,
+            }
+        }
+        if cursor & COUNT_MASK != total {
+            return None; // cancelled
+        }
+        // Every chunk is handed out: help at the done prefix.
+        let done = self.shrink_done.load(Ordering::Acquire);
+        if done & !COUNT_MASK != tag || done & COUNT_MASK >= total {
+            return None;
+        }
+        let work = self.capture(state, done & COUNT_MASK);
+        // The prefix has not moved, so the shrink has not ended and the
+        // captured array is this shrink's (module docs).
+        (self.shrink_done.load(Ordering::Acquire) == done).then_some(work)
+    }
+
+    /// Chunk `chunk` of the shrink `state`, with its level array captured.
+    fn capture(&self, state: DirState, chunk: usize) -> ShrinkWork {
+        let (level, buckets) = state.shrink_chunk(chunk);
+        ShrinkWork {
+            to: state.log2(),
+            first: 1usize << (level - 1),
+            buckets,
+            base: self.level(level).0,
+            chunk,
+            state,
+        }
+    }
+
+    /// Records that `work` is finished (every sentinel in it unlinked) and
+    /// advances the done prefix over it and over every following chunk
+    /// that is verifiably finished. The thread that advances it past the
+    /// last chunk detaches levels `to+1 ..= from` (every sentinel in them
+    /// is unlinked by then), retires them, and ends the shrink.
+    pub(crate) fn advance_shrink(&self, work: ShrinkWork, guard: &Guard) {
+        let state = work.state;
+        let total = state.shrink_chunks();
+        let tag = seq_tag(state.seq());
+        let mut done = self.shrink_done.load(Ordering::Acquire);
+        loop {
+            if done & !COUNT_MASK != tag {
+                return; // a later shrink
+            }
+            let next = done & COUNT_MASK;
+            if next >= total {
+                return; // ended by another thread
+            }
+            if next != work.chunk && !self.chunk_finished(state, next) {
+                return; // someone is still on it; they (or a helper) advance
+            }
+            match self.shrink_done.compare_exchange(
+                done,
+                done + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) if next + 1 == total => return self.end_shrink(state, guard),
+                Ok(_) => done += 1,
+                Err(actual) => done = actual,
             }
         }
     }
 
-    /// Records a processed chunk. The thread that records the last one
-    /// detaches levels `to+1 ..= from` (every sentinel in them is unlinked by
-    /// then), retires them, and ends the shrink.
-    pub(crate) fn finish_shrink_chunk(&self, chunk: ShrinkChunk, guard: &Guard) {
-        let (to, from) = (chunk.state.log2(), chunk.state.shrink_from());
-        if self.shrink_done.fetch_add(1, Ordering::AcqRel) + 1 != chunk.state.shrink_chunks() {
-            return;
-        }
+    /// Whether every sentinel of chunk `chunk` is unlinked (or never was).
+    /// A stale answer is harmless: the prefix CAS that follows fails if the
+    /// shrink moved on.
+    fn chunk_finished(&self, state: DirState, chunk: usize) -> bool {
+        let (level, buckets) = state.shrink_chunk(chunk);
+        let Some(base) = self.level(level).0 else {
+            return true;
+        };
+        let first = 1usize << (level - 1);
+        buckets.into_iter().all(|bucket| {
+            // SAFETY: as in `slot`; the caller is pinned (it holds a guard
+            // for `advance_shrink`).
+            let w = unsafe { &*base.add(bucket - first) }.load(Ordering::Acquire);
+            w == UNCLAIMED || (is_marked(w) && !is_linked(w))
+        })
+    }
+
+    /// Detaches and retires the dropped levels and clears `PENDING`.
+    fn end_shrink(&self, state: DirState, guard: &Guard) {
+        let (to, from) = (state.log2(), state.shrink_from());
         for level in to as usize + 1..=from as usize {
-            let base = self.levels[level].swap(ptr::null_mut(), Ordering::AcqRel);
+            // Keep the parity bit: the next array for this level gets the
+            // other one.
+            let old = self.levels[level].load(Ordering::Acquire);
+            let base: *const AtomicWord = old.ptr(PARITY);
             if base.is_null() {
                 continue;
             }
+            let detached = Word::from_bits(old.bits() & PARITY);
+            // Growth cannot allocate this level before the state changes
+            // below, so this CAS cannot fail; a CAS documents the claim.
+            let res = self.levels[level].compare_exchange(
+                old,
+                detached,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+            debug_assert!(res.is_ok(), "a dropped level moved during its shrink");
             self.allocated_slots
                 .fetch_sub(level_len(level), Ordering::Relaxed);
             let addr = base as usize;
-            // SAFETY: every sentinel of this level is unlinked (all chunks are
-            // done), the level pointer is now null, and the bucket count no
-            // longer covers it, so no new reference can be made; threads still
-            // holding one are pinned, and the epoch frees it after them. The
-            // closure owns what it touches (an address and a length).
+            // SAFETY: every sentinel of this level is unlinked (all chunks
+            // are verified), the level word no longer points to it, and the
+            // bucket count no longer covers it, so no new reference to it
+            // can be made; threads still holding one are pinned, and the
+            // epoch frees it after them. The closure owns what it touches
+            // (an address and a length).
             unsafe {
-                guard.defer_unchecked(move || free_level(addr as *mut Link, level));
+                guard.defer_unchecked(move || free_level(addr as *const AtomicWord, level));
             }
         }
         self.shrinks.fetch_add(1, Ordering::Relaxed);
-        // Once a chunk is claimed, growth can no longer cancel the shrink and
-        // is skipped, so nothing else writes the state and this CAS succeeds.
+        // Once a chunk is claimed, growth can no longer cancel the shrink
+        // and is skipped, so nothing else writes the state and this CAS
+        // succeeds.
         let res = self.state.compare_exchange(
-            chunk.state.0,
-            (chunk.state.0 & !(LOG2_MASK | (LOG2_MASK << FROM_SHIFT) | PENDING)) | to as usize,
+            state.0,
+            (state.0 & !(LOG2_MASK | (LOG2_MASK << FROM_SHIFT) | PENDING)) | to as usize,
             Ordering::AcqRel,
             Ordering::Acquire,
         );
@@ -427,33 +630,66 @@ impl Directory {
 
     /// Bytes held by allocated level arrays.
     pub(crate) fn slot_bytes(&self) -> usize {
-        self.allocated_slots.load(Ordering::Relaxed) * core::mem::size_of::<Link>()
+        self.allocated_slots.load(Ordering::Relaxed) * core::mem::size_of::<AtomicWord>()
     }
 
-    /// Number of level arrays' worth of slots allocated.
+    /// Number of slots allocated.
     pub(crate) fn allocated_slots(&self) -> usize {
         self.allocated_slots.load(Ordering::Relaxed)
     }
+
+    /// Resets every slot to unclaimed and the head to an empty list
+    /// (exclusive access: the list's nodes were taken out, see
+    /// `RawMap::take_all`).
+    pub(crate) fn reset_slots(&mut self) {
+        for (level, word) in self.levels.iter_mut().enumerate() {
+            let base: *const AtomicWord = word.get_mut().ptr(PARITY);
+            if base.is_null() {
+                continue;
+            }
+            for idx in 0..level_len(level) {
+                // SAFETY: `&mut self`; an installed level has `level_len`
+                // slots.
+                unsafe { &*base.add(idx) }.store(UNCLAIMED, Ordering::Relaxed);
+            }
+        }
+        // SAFETY: exclusive access; nothing is retired through it.
+        let guard = unsafe { crate::sync::unprotected() };
+        self.head(guard)
+            .store(crate::raw::node::END.or(LINKED), Ordering::Relaxed);
+    }
+}
+
+/// A fresh level array of unclaimed slots.
+fn new_level(level: usize) -> Box<[AtomicWord]> {
+    (0..level_len(level))
+        .map(|_| AtomicWord::new(UNCLAIMED))
+        .collect()
 }
 
 /// Frees a level array.
 ///
 /// # Safety
-/// `base` came from a `Box<[Link]>` of `level_len(level)` links, is no
+/// `base` came from a `Box<[AtomicWord]>` of `level_len(level)` slots, is no
 /// longer reachable, and no thread holds a reference into it.
-unsafe fn free_level(base: *mut Link, level: usize) {
+unsafe fn free_level(base: *const AtomicWord, level: usize) {
     let len = level_len(level);
     // SAFETY: per the contract, this is the original boxed slice.
-    drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(base, len)) });
+    drop(unsafe {
+        Box::from_raw(core::ptr::slice_from_raw_parts_mut(
+            base as *mut AtomicWord,
+            len,
+        ))
+    });
 }
 
 impl Drop for Directory {
     fn drop(&mut self) {
-        for (level, slot) in self.levels.iter().enumerate() {
-            let base = slot.load(Ordering::Relaxed);
+        for (level, word) in self.levels.iter_mut().enumerate() {
+            let base: *const AtomicWord = word.get_mut().ptr(PARITY);
             if !base.is_null() {
                 // SAFETY: `&mut self`: no other thread can reach the
-                // directory; retired levels were nulled before retiring.
+                // directory; retired levels were detached before retiring.
                 unsafe { free_level(base, level) };
             }
         }

@@ -23,6 +23,7 @@ pub(crate) const fn sentinel_so_key(bucket: usize) -> u64 {
 }
 
 /// `true` for a sentinel's key, `false` for a data node's.
+#[cfg(test)]
 #[inline]
 pub(crate) const fn is_sentinel_key(so_key: u64) -> bool {
     so_key & 1 == 0
