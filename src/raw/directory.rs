@@ -40,24 +40,27 @@
 //! the old bucket count has finished, so no operation uses a sentinel of a
 //! dropped level as a start or links one.
 //!
-//! ## Shrink work: claimed chunks, helped in order
+//! ## Shrink work: claimed chunks, redone when growth waits
 //! The dropped levels' sentinels are cut into chunks of [`SHRINK_CHUNK`]
 //! buckets (a chunk never spans two levels). Write operations each take one
-//! chunk of work ([`Directory::try_take_shrink_work`]):
-//! - first fresh chunks, handed out by a cursor (one thread each);
-//! - once every chunk is handed out, the chunk at the *done prefix*: the
-//!   chunks verified finished, in order. A thread that takes it redoes it
-//!   (unlinking is idempotent: marking is an OR, the unlinking search
-//!   finds the sentinel gone, the `LINKED` clear is an AND), then advances
-//!   the prefix.
+//! fresh chunk of work, handed out by a cursor (one thread each), and then
+//! advance the *done prefix*: the chunks verified finished, in order. A
+//! chunk is verified by reading its slots: each is
+//! [`UNCLAIMED`](crate::raw::node::UNCLAIMED) or marked and no longer
+//! `LINKED`. Whoever advances the prefix past the last chunk detaches the
+//! levels, retires them and ends the shrink ([`Directory::advance_shrink`]).
 //!
-//! So a claimer that is preempted does not hold the shrink up: the next
-//! writers redo its chunk. Whoever advances the prefix to the last chunk
-//! detaches the levels, retires them and ends the shrink
-//! ([`Directory::advance_shrink`]); growth, skipped while chunks are being
-//! processed, then proceeds. A chunk is verified by reading its slots: each
-//! is [`UNCLAIMED`](crate::raw::node::UNCLAIMED) or marked and no longer
-//! `LINKED`.
+//! Growth is skipped while a shrink's chunks are being processed, so a
+//! claimer preempted in the middle of its chunk would hold growth up for as
+//! long as it sleeps. Instead, a thread whose insert finds growth due and
+//! blocked, and `compact()`, take the chunk at the done prefix once every
+//! chunk is handed out, claimed or not ([`Directory::try_take_shrink_work`]
+//! with `redo_claimed`), and redo it: unlinking is idempotent (marking is
+//! an OR, the unlinking search finds the sentinel gone, the `LINKED` clear
+//! is an AND). So the shrink ends after a bounded number of such inserts,
+//! whatever the claimer does, and growth proceeds. Ordinary writes do not
+//! redo claimed chunks: in the common case that would only double the work
+//! (and the interleavings a model checker has to explore).
 //!
 //! A thread that works on a chunk captures the level array's address
 //! *before* the claim (fresh chunk) or before re-checking the prefix (helped
@@ -471,9 +474,10 @@ impl Directory {
     }
 
     /// If a pending shrink's grace period has elapsed, takes one chunk of
-    /// its work: a fresh one if any is left, else the first one not yet
-    /// verified finished (module docs). Never waits.
-    pub(crate) fn try_take_shrink_work(&self) -> Option<ShrinkWork> {
+    /// its work: a fresh one if any is left, else (with `redo_claimed`) the
+    /// first one not yet verified finished, which another thread claimed
+    /// (module docs). Never waits.
+    pub(crate) fn try_take_shrink_work(&self, redo_claimed: bool) -> Option<ShrinkWork> {
         let state = self.state();
         if !state.shrink_pending() {
             return None;
@@ -503,8 +507,8 @@ impl Directory {
                 Err(actual) => cursor = actual,
             }
         }
-        if cursor & COUNT_MASK != total {
-            return None; // cancelled
+        if !redo_claimed || cursor & COUNT_MASK != total {
+            return None; // not asked to redo, or cancelled
         }
         // Every chunk is handed out: help at the done prefix.
         let done = self.shrink_done.load(Ordering::Acquire);

@@ -97,7 +97,15 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
         if len > threshold(state.log2(), self.load_factor)
             && (!E::CAN_DIE || self.purge_before_grow(guard))
         {
-            self.dir.try_grow_to(log2_for(len, self.load_factor));
+            let want = log2_for(len, self.load_factor);
+            if !self.dir.try_grow_to(want) && self.dir.state().shrink_pending() {
+                // A shrink whose chunks are being unlinked is in the way:
+                // help it end, redoing a chunk another thread claimed if
+                // none is left (directory.rs), so a preempted claimer cannot
+                // hold growth up.
+                self.help_shrink_work(self.dir.state(), true, guard);
+                self.dir.try_grow_to(want);
+            }
         }
         if multiple_of_pow2(n, CHECK_EVERY * 8) {
             raise_to(&self.peak_bytes, self.heap_bytes());
@@ -169,14 +177,22 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
         begun
     }
 
-    /// Does one chunk of a pending shrink whose grace period has elapsed
-    /// (a fresh chunk, or one another thread took and has not finished).
-    /// Never waits. Returns true if it did any work.
+    /// Does one fresh chunk of a pending shrink whose grace period has
+    /// elapsed. Never waits. Returns true if it did any work.
+    #[inline]
     pub(super) fn help_pending_shrink(&self, state: DirState, guard: &Guard) -> bool {
+        state.shrink_pending() && self.help_shrink_work(state, false, guard)
+    }
+
+    /// Does one chunk of a pending shrink whose grace period has elapsed: a
+    /// fresh one, or (with `redo_claimed`, once none is left) the first
+    /// unfinished one, which another thread claimed. Never waits. Returns
+    /// true if it did any work.
+    fn help_shrink_work(&self, state: DirState, redo_claimed: bool, guard: &Guard) -> bool {
         if !state.shrink_pending() {
             return false;
         }
-        let Some(work) = self.dir.try_take_shrink_work() else {
+        let Some(work) = self.dir.try_take_shrink_work(redo_claimed) else {
             return false;
         };
         let new_mask = (1usize << work.to) - 1;
@@ -261,7 +277,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
     /// purged (entries other threads purged meanwhile are not counted;
     /// always 0 for strong keys).
     pub(crate) fn compact(&self, guard: &Guard) -> usize {
-        while self.help_pending_shrink(self.dir.state(), guard) {}
+        while self.help_shrink_work(self.dir.state(), true, guard) {}
         let dead = self.sweep_counting_dead(guard);
         self.compactions.fetch_add(1, Ordering::Relaxed);
         self.flush_batches(guard);
@@ -291,7 +307,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
             }
             let guard = pin();
             guard.flush();
-            while self.help_pending_shrink(self.dir.state(), &guard) {}
+            while self.help_shrink_work(self.dir.state(), true, &guard) {}
         }
     }
 
