@@ -1,7 +1,10 @@
 //! Bucket starts for writes: a bucket's sentinel, linked on first use.
 //!
-//! Reads never link a sentinel; they start from the nearest linked ancestor
-//! (`Directory::read_start`). A write links its bucket's sentinel first, so
+//! A read starts from the nearest linked ancestor if its bucket's sentinel
+//! is not linked (`Directory::read_start`), and walks the ancestor's
+//! nodes too; then it links the sentinel, so later reads of the bucket
+//! start right at it ([`RawMap::link_for_reads`]). A write links its
+//! bucket's sentinel first, so
 //! later operations on the bucket start right at it: claim the slot (one
 //! CAS), find its place from the parent's sentinel, link it by one CAS on
 //! its predecessor (a sentinel *reference* word, `node.rs`), then flag it
@@ -13,16 +16,45 @@
 
 use super::list::{link_sentinel, search, set_linked, try_claim_sentinel, Match};
 use super::node::{is_linked, sentinel_word, UNCLAIMED};
-use super::split_order::{parent_bucket, sentinel_so_key};
+use super::split_order::{bucket_of, parent_bucket, sentinel_so_key};
 use super::{RawEntry, RawMap};
 use crate::sync::{AtomicWord, Guard, Ordering};
 
 impl<E: RawEntry + Send + 'static> RawMap<E> {
+    /// After a read of `hash` started from an ancestor because the key's
+    /// bucket sentinel is not linked: links it, once per bucket (the walk
+    /// from the parent to its place was just made, so it is in cache).
+    /// Skipped while a shrink is pending (the map is small then, and a
+    /// dropped level must not be linked again).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn link_for_reads(&self, hash: u64, guard: &Guard) {
+        let state = self.dir.state();
+        if !state.shrink_pending() {
+            self.write_start(bucket_of(hash, state.log2()), guard);
+        }
+    }
+
     /// The start node for a write to `bucket`: its sentinel, linked first if
     /// needed. If another thread has claimed the sentinel and is still
     /// linking it, starts from the nearest linked ancestor instead of
     /// waiting.
+    #[inline(always)]
     pub(super) fn write_start<'g>(&'g self, bucket: usize, guard: &'g Guard) -> &'g AtomicWord {
+        if let Some((slot, _)) = self.dir.slot(bucket, guard) {
+            if is_linked(slot.load(Ordering::Acquire)) {
+                return slot;
+            }
+        }
+        self.link_bucket(bucket, guard)
+    }
+
+    /// [`RawMap::write_start`] when the sentinel is not linked yet: links
+    /// it (allocating its level if needed), or starts from an ancestor if
+    /// another thread is linking it.
+    #[cold]
+    #[inline(never)]
+    fn link_bucket<'g>(&'g self, bucket: usize, guard: &'g Guard) -> &'g AtomicWord {
         let (slot, parity) = self.dir.slot_or_alloc(bucket, guard);
         let w = slot.load(Ordering::Acquire);
         if is_linked(w) {

@@ -87,7 +87,10 @@ use core::ops::Range;
 
 /// Largest supported `log2` of the bucket count.
 pub(crate) const MAX_LOG2: u32 = if usize::BITS >= 64 { 40 } else { 28 };
-const LEVELS: usize = MAX_LOG2 as usize + 1;
+/// One level word per possible bit length of a bucket number, though only
+/// levels up to `MAX_LOG2` are ever allocated: `level_of` then needs no
+/// bounds check on the hot path.
+const LEVELS: usize = usize::BITS as usize + 1;
 
 const LOG2_MASK: usize = 0x3f;
 const FROM_SHIFT: u32 = 6;
@@ -338,18 +341,33 @@ impl Directory {
 
     /// The word a read of `hash` starts from: the successor word of its
     /// bucket's sentinel if that is linked, else of the nearest linked
-    /// ancestor's. Never allocates or links.
-    #[inline]
-    pub(crate) fn read_start(&self, hash: u64, guard: &Guard) -> Word {
-        let mut bucket = bucket_of(hash, self.state().log2());
+    /// ancestor's; and whether it is the bucket's own. Never allocates or
+    /// links.
+    #[inline(always)]
+    pub(crate) fn read_start(&self, hash: u64, guard: &Guard) -> (Word, bool) {
+        let bucket = bucket_of(hash, self.state().log2());
+        if let Some((slot, _)) = self.slot(bucket, guard) {
+            let w = slot.load(Ordering::Acquire);
+            if is_linked(w) {
+                return (w, true);
+            }
+        }
+        (self.ancestor_start(bucket, guard), false)
+    }
+
+    /// [`Directory::read_start`] when the bucket's own sentinel is not
+    /// linked: the nearest linked ancestor's successor word.
+    #[cold]
+    #[inline(never)]
+    fn ancestor_start(&self, mut bucket: usize, guard: &Guard) -> Word {
         loop {
+            bucket = parent_bucket(bucket); // bucket 0 is always linked
             if let Some((slot, _)) = self.slot(bucket, guard) {
                 let w = slot.load(Ordering::Acquire);
                 if is_linked(w) {
                     return w;
                 }
             }
-            bucket = parent_bucket(bucket); // bucket 0 is always linked
         }
     }
 

@@ -629,7 +629,11 @@ impl<'g, E: RawEntry> Iterator for RawIter<'g, E> {
                     Some(slot) => slot.load(Ordering::Acquire),
                     // Resume: `reached` reversed is a hash whose bucket's
                     // start precedes it.
-                    None => self.dir.read_start(self.reached.reverse_bits(), self.guard),
+                    None => {
+                        self.dir
+                            .read_start(self.reached.reverse_bits(), self.guard)
+                            .0
+                    }
                 };
                 continue;
             }

@@ -143,8 +143,11 @@ impl<E> RawMap<E> {
 }
 
 impl<E: RawEntry + Send + 'static> RawMap<E> {
-    /// Read-only lookup. Never writes to shared memory.
-    #[inline]
+    /// Lookup. Writes to shared memory only to link the key's bucket
+    /// sentinel, the first time a read finds it unlinked (`buckets.rs`).
+    /// Always inlined: it is a few dozen instructions, and a call's register
+    /// saves would be a fifth of them.
+    #[inline(always)]
     pub(crate) fn get<'g>(
         &'g self,
         hash: u64,
@@ -153,11 +156,16 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
     ) -> Option<&'g E> {
         let so_key = data_so_key(hash);
         loop {
-            let start = self.dir.read_start(hash, guard);
+            let (start, own_bucket) = self.dir.read_start(hash, guard);
             // SAFETY: `start` was read from a linked sentinel of this map's
             // list that precedes the key, whose data nodes are `Node<E>`.
             match unsafe { lookup(&self.dir, start, so_key, matcher, guard) } {
-                Ok(found) => return found,
+                Ok(found) => {
+                    if !own_bucket {
+                        self.link_for_reads(hash, guard);
+                    }
+                    return found;
+                }
                 Err(Restart) => continue, // a shrink ended under the walk
             }
         }
