@@ -98,13 +98,19 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
             && (!E::CAN_DIE || self.purge_before_grow(guard))
         {
             let want = log2_for(len, self.load_factor);
-            if !self.dir.try_grow_to(want) && self.dir.state().shrink_pending() {
-                // A shrink whose chunks are being unlinked is in the way:
-                // help it end, redoing a chunk another thread claimed if
-                // none is left (directory.rs), so a preempted claimer cannot
-                // hold growth up.
-                self.help_shrink_work(self.dir.state(), true, guard);
-                self.dir.try_grow_to(want);
+            if !self.dir.try_grow_to(want) {
+                let now = self.dir.state();
+                if now.log2() < want {
+                    // A shrink whose chunks are being unlinked was in the
+                    // way: help it end, redoing a chunk another thread
+                    // claimed if none is left, or ending it for a preempted
+                    // ender (directory.rs), then grow. (It may also have
+                    // ended just now: grow then.)
+                    if now.shrink_pending() {
+                        self.help_shrink_work(now, true, guard);
+                    }
+                    self.dir.try_grow_to(want);
+                }
             }
         }
         if multiple_of_pow2(n, CHECK_EVERY * 8) {
@@ -193,7 +199,9 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
             return false;
         }
         let Some(work) = self.dir.try_take_shrink_work(redo_claimed) else {
-            return false;
+            // Every chunk finished, but whoever finished the last one has
+            // not ended the shrink yet: end it for them.
+            return redo_claimed && self.dir.help_end_shrink(guard);
         };
         let new_mask = (1usize << work.to) - 1;
         for bucket in work.buckets.clone() {
