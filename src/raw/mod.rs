@@ -32,6 +32,7 @@
 
 pub(crate) mod counter;
 pub(crate) mod directory;
+pub(crate) mod iter;
 pub(crate) mod list;
 pub(crate) mod node;
 pub(crate) mod split_order;
@@ -46,7 +47,8 @@ use counter::Counters;
 pub(crate) use counter::RawStats;
 use directory::Directory;
 use list::{insert_at, lookup, search, try_mark, try_replace, Position, Restart};
-pub(crate) use list::{ListHooks, Match, RawEntry, RawIter};
+pub(crate) use iter::RawIter;
+pub(crate) use list::{ListHooks, Match, RawEntry};
 use node::{is_marked, node_word, relink, Node, MARK};
 use split_order::{bucket_of, data_so_key};
 
