@@ -353,3 +353,91 @@ impl<E> Drop for RawMap<E> {
         drop(self.detach_nodes());
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::super::list::try_mark;
+    use super::super::{Action, Match, RawEntry, RawMap};
+    use crate::sync::{pin, Guard, Ordering};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc as StdArc;
+
+    /// An entry that counts its drops; the one with `panics` set panics in
+    /// `Drop` (after counting).
+    struct Bomb {
+        key: u64,
+        panics: bool,
+        drops: StdArc<AtomicUsize>,
+    }
+
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+            if self.panics {
+                panic!("Bomb::drop");
+            }
+        }
+    }
+
+    impl RawEntry for Bomb {
+        fn same_key(&self, other: &Self) -> bool {
+            self.key == other.key
+        }
+    }
+
+    fn insert(map: &RawMap<Bomb>, entry: Bomb, guard: &Guard) {
+        let key = entry.key;
+        let mut entry = Some(entry);
+        map.compute(
+            key, // the key is its own hash
+            &mut |e: &Bomb, _| {
+                if e.key == key {
+                    Match::Equal
+                } else {
+                    Match::NotEqual
+                }
+            },
+            &mut |_, pending| Action::Put(pending.or_else(|| entry.take()).expect("one entry")),
+            guard,
+        );
+    }
+
+    /// Issue 12 §3: `take_all` used to free nodes while the list head still
+    /// led into the chain, so a marked node's entry whose `Drop` panicked
+    /// sent the unwinding `Drop` through freed nodes. Now the chain is
+    /// detached first: every entry is dropped once, and the map is left
+    /// empty and safe to drop (ASan run: `.ci/asan.sh`).
+    #[test]
+    fn take_all_survives_a_panicking_marked_node() {
+        let drops = StdArc::new(AtomicUsize::new(0));
+        let mut map = RawMap::<Bomb>::new(2, 1);
+        let n = 200u64;
+        {
+            let guard = pin();
+            for key in 0..n {
+                let panics = key == 100;
+                let drops = StdArc::clone(&drops);
+                insert(&map, Bomb { key, panics, drops }, &guard);
+            }
+            // Mark key 100's node without unlinking it, as a remover that
+            // lost its unlinking CAS would leave it.
+            let (link, _) = map
+                .iter(&guard)
+                .find(|(_, e)| e.key == 100)
+                .expect("key 100 present");
+            let next = link.next.load(Ordering::Acquire);
+            assert!(try_mark(link, next).is_ok());
+        }
+        let taken = catch_unwind(AssertUnwindSafe(|| map.take_all()));
+        assert!(taken.is_err(), "the marked entry's panic propagates");
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            n as usize,
+            "each entry dropped once"
+        );
+        assert_eq!(map.iter(&pin()).count(), 0, "left empty");
+        drop(map);
+        assert_eq!(drops.load(Ordering::SeqCst), n as usize);
+    }
+}
