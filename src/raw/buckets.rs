@@ -24,14 +24,33 @@ impl<E: RawEntry + Send + 'static> RawMap<E> {
     /// After a read of `hash` started from an ancestor because the key's
     /// bucket sentinel is not linked: links it, once per bucket (the walk
     /// from the parent to its place was just made, so it is in cache).
-    /// Skipped while a shrink is pending (the map is small then, and a
-    /// dropped level must not be linked again).
+    ///
+    /// Only where one link does it and nothing is allocated: the bucket's
+    /// level must already be allocated (a read never allocates directory
+    /// memory; a new level is allocated by the first write into it, which
+    /// in a growing map comes right after the doubling) and its parent
+    /// linked. Skipped while a shrink is pending (the map is small then,
+    /// and a dropped level must not be linked again).
     #[cold]
     #[inline(never)]
     pub(super) fn link_for_reads(&self, hash: u64, guard: &Guard) {
         let state = self.dir.state();
-        if !state.shrink_pending() {
-            self.write_start(bucket_of(hash, state.log2()), guard);
+        if state.shrink_pending() {
+            return;
+        }
+        let bucket = bucket_of(hash, state.log2());
+        let Some((slot, _)) = self.dir.slot(bucket, guard) else {
+            return; // level not allocated
+        };
+        if bucket == 0 || slot.load(Ordering::Acquire) != UNCLAIMED {
+            return; // linked, or being linked
+        }
+        let parent_linked = self
+            .dir
+            .slot(parent_bucket(bucket), guard)
+            .is_some_and(|(parent, _)| is_linked(parent.load(Ordering::Acquire)));
+        if parent_linked {
+            self.write_start(bucket, guard);
         }
     }
 
