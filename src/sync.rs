@@ -224,6 +224,20 @@ fn load_part(order: Ordering) -> Ordering {
     }
 }
 
+/// The pointer in an `AtomicPtr`, through exclusive access (loom's has no
+/// `get_mut`).
+#[inline]
+pub(crate) fn atomic_ptr_get_mut<T>(a: &mut AtomicPtr<T>) -> *mut T {
+    #[cfg(not(loom))]
+    {
+        *a.get_mut()
+    }
+    #[cfg(loom)]
+    {
+        a.with_mut(|p| *p)
+    }
+}
+
 /// A small per-thread number used to pick a counter stripe.
 ///
 /// Threads get consecutive numbers on first use, so up to `stripes` threads
@@ -381,6 +395,10 @@ mod chaos {
         pub(crate) fn store(&self, p: *mut T, o: Ordering) {
             point();
             self.0.store(p, o)
+        }
+        pub(crate) fn swap(&self, p: *mut T, o: Ordering) -> *mut T {
+            point();
+            self.0.swap(p, o)
         }
         pub(crate) fn compare_exchange(
             &self,

@@ -44,8 +44,9 @@ pub(crate) struct Batch {
     pub(crate) len: usize,
     /// Retired `Node<E>`s (type-erased; the deferred closure knows `E`).
     pub(crate) nodes: [*mut u8; BATCH],
-    /// The stripe that counts this batch's nodes as freed.
-    pub(crate) stripe: SharedStripe,
+    /// The stripe that counts this batch's nodes as freed (`None` while the
+    /// emptied box waits in its stripe's `spare_box`: no reference cycle).
+    pub(crate) stripe: Option<SharedStripe>,
 }
 
 impl Batch {
@@ -81,6 +82,24 @@ pub(crate) struct Stripe {
     pub(crate) batch_flag: AtomicUsize,
     /// The batch being filled, or null.
     pub(crate) open: AtomicPtr<Batch>,
+    /// Emptied batch boxes, handed back by the deferred free for the next
+    /// batches to use (so a batch costs no allocation of its own), or null.
+    /// Two, because about two batches are waiting for their grace period at
+    /// any time.
+    pub(crate) spare_boxes: [AtomicPtr<Batch>; 2],
+}
+
+impl Drop for Stripe {
+    fn drop(&mut self) {
+        for slot in &mut self.spare_boxes {
+            let spare = crate::sync::atomic_ptr_get_mut(slot);
+            if !spare.is_null() {
+                // SAFETY: `&mut self`: the box was handed back to this
+                // stripe and nobody else can take it any more.
+                drop(unsafe { Box::from_raw(spare) });
+            }
+        }
+    }
 }
 
 pub(crate) type SharedStripe = Arc<CachePadded<Stripe>>;
@@ -111,6 +130,10 @@ impl Default for Stripe {
             batches_live: AtomicUsize::new(0),
             batch_flag: AtomicUsize::new(0),
             open: AtomicPtr::new(core::ptr::null_mut()),
+            spare_boxes: [
+                AtomicPtr::new(core::ptr::null_mut()),
+                AtomicPtr::new(core::ptr::null_mut()),
+            ],
         }
     }
 }

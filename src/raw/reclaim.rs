@@ -61,12 +61,25 @@ impl<E: Send + 'static> RawMap<E> {
         };
         let mut open = stripe.open.load(Ordering::Relaxed);
         if open.is_null() {
-            open = Box::into_raw(Box::new(Batch {
-                len: 0,
-                nodes: [ptr::null_mut(); BATCH],
-                stripe: Arc::clone(stripe),
-            }));
-            stripe.batches_live.fetch_add(1, Ordering::Relaxed);
+            let spare = stripe
+                .spare_boxes
+                .iter()
+                .map(|slot| slot.swap(ptr::null_mut(), Ordering::Acquire))
+                .find(|spare| !spare.is_null())
+                .unwrap_or(ptr::null_mut());
+            open = if spare.is_null() {
+                stripe.batches_live.fetch_add(1, Ordering::Relaxed);
+                Box::into_raw(Box::new(Batch {
+                    len: 0,
+                    nodes: [ptr::null_mut(); BATCH],
+                    stripe: Some(Arc::clone(stripe)),
+                }))
+            } else {
+                // SAFETY: an emptied box handed back by `free_batch`; the
+                // swap made it ours alone.
+                unsafe { (*spare).stripe = Some(Arc::clone(stripe)) };
+                spare
+            };
             stripe.open.store(open, Ordering::Relaxed);
         }
         // SAFETY: while we hold the flag, the open batch is ours alone.
@@ -166,19 +179,41 @@ unsafe fn seal<E: Send + 'static>(batch: *mut Batch, guard: &Guard) {
     guard.flush();
 }
 
-/// Frees a sealed batch and its nodes.
+/// Frees a sealed batch's nodes, and hands the emptied box back to its
+/// stripe for the next batch (or frees it if the stripe has one already).
 ///
 /// # Safety
 /// As for [`seal`], and no thread can still hold a reference to its nodes.
 unsafe fn free_batch<E>(batch: *mut Batch) {
     // SAFETY: per the contract, the batch is ours.
-    let batch = unsafe { Box::from_raw(batch) };
+    let mut batch = unsafe { Box::from_raw(batch) };
     for &node in &batch.nodes[..batch.len] {
         // SAFETY: per the contract.
         unsafe { free_catching::<E>(node as *mut Node<E>) };
     }
-    batch.stripe.freed.fetch_add(batch.len, Ordering::Release);
-    batch.stripe.batches_live.fetch_sub(1, Ordering::Relaxed);
+    let stripe = batch
+        .stripe
+        .take()
+        .expect("a sealed batch names its stripe");
+    stripe.freed.fetch_add(batch.len, Ordering::Release);
+    batch.len = 0;
+    let emptied = Box::into_raw(batch);
+    let handed_back = stripe.spare_boxes.iter().any(|slot| {
+        slot.compare_exchange(
+            ptr::null_mut(),
+            emptied,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        )
+        .is_ok()
+    });
+    if !handed_back {
+        // SAFETY: the box is ours (the CAS did not publish it).
+        drop(unsafe { Box::from_raw(emptied) });
+        stripe.batches_live.fetch_sub(1, Ordering::Relaxed);
+    }
+    // Dropping `stripe` may free it (the map is gone): its `Drop` frees the
+    // box we just handed back.
 }
 
 /// Retires one node on its own (the stripe's batch is taken).
