@@ -21,9 +21,14 @@
 //! level pointers are tagged words: a pointer with tag bits in its low
 //! (alignment) bits, or a plain number (a sentinel reference, see
 //! `raw/node.rs`). It is stored as an `AtomicPtr<u8>` so that a pointer
-//! keeps its provenance through the tag arithmetic (`wrapping_byte_*`
-//! moves an address without making a new pointer from an integer); numbers
-//! are pointers without provenance and are never dereferenced.
+//! keeps its provenance through the tag arithmetic (`wrapping_*` moves an
+//! address without making a new pointer from an integer); numbers are
+//! pointers without provenance and are never dereferenced.
+//!
+//! ## What this module must never do
+//! Hold algorithm logic: it only switches implementations (std, loom,
+//! chaos) and gives the tagged word its bit operations. And chaos mode must
+//! never change an operation's ordering or result, only its timing.
 
 #[cfg(not(any(loom, splitmap_chaos)))]
 pub(crate) use std::sync::atomic::{AtomicPtr, AtomicUsize};

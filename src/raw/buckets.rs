@@ -13,6 +13,12 @@
 //!
 //! This file owns that protocol and nothing else; the CASes themselves are
 //! in `list.rs`.
+//!
+//! ## What this module must never do
+//! Wait for a claimer (it starts from an ancestor instead), link a sentinel
+//! of a level a pending shrink drops (`link_for_reads` skips while a shrink
+//! is pending; writes read the state that grace periods protect), or
+//! allocate directory memory on behalf of a read.
 
 use super::list::{link_sentinel, search, set_linked, try_claim_sentinel, Match};
 use super::node::{is_linked, sentinel_word, UNCLAIMED};

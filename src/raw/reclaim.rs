@@ -393,9 +393,8 @@ impl<E> Drop for RawMap<E> {
 mod tests {
     use super::super::list::try_mark;
     use super::super::{Action, Match, RawEntry, RawMap};
-    use crate::sync::{pin, Guard, Ordering};
+    use crate::sync::{pin, AtomicUsize, Guard, Ordering};
     use std::panic::{catch_unwind, AssertUnwindSafe};
-    use std::sync::atomic::AtomicUsize;
     use std::sync::Arc as StdArc;
 
     /// An entry that counts its drops; the one with `panics` set panics in
