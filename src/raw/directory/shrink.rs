@@ -379,16 +379,15 @@ impl Directory {
             }
             self.allocated_slots
                 .fetch_sub(level_len(level), Ordering::Relaxed);
-            let addr = base as usize;
             // SAFETY: every sentinel of this level is unlinked (all chunks
             // are verified), our CAS detached the level word from this array
             // (so this runs once per array), and the bucket count no longer
             // covers it, so no new reference to it can be made; threads
             // still holding one are pinned, and the epoch frees it after
-            // them. The closure owns what it touches (an address and a
-            // length).
+            // them. The closure owns what it touches (the array's pointer,
+            // kept as a pointer for its provenance, and a length).
             unsafe {
-                guard.defer_unchecked(move || free_level(addr as *const AtomicWord, level));
+                guard.defer_unchecked(move || free_level(base, level));
             }
         }
         // Every level is detached by now (by us or by the thread whose CAS
