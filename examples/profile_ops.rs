@@ -8,7 +8,7 @@
 //!     target/release/examples/profile_ops split-get-hit
 //! callgrind_annotate cg.out | head -40
 //! ```
-//! Modes: `{split,std,papaya}-{get-hit,get-miss,insert,remove}`; `--n N`
+//! Modes: `{split,std,papaya}-{get-hit,get-miss,insert,remove,churn}`; `--n N`
 //! entries (default 131072), `--ops N` measured operations (default 1,000,000).
 //! Setup (filling the map) is part of the run; subtract the `-setup` mode
 //! (`split-setup`, ...) to isolate the operation.
@@ -123,9 +123,20 @@ fn run<M: P>(op: &str, n: u64, ops: u64) {
                 m.del(key(2 * i));
             }
         }
+        "churn" => {
+            // A sliding window of `n` live keys: insert the newest, remove
+            // the oldest (one step = one insert + one remove).
+            for i in 0..ops {
+                m.ins(key(2 * (n + i)));
+                m.del(key(2 * i));
+            }
+        }
         other => panic!("unknown op {other}"),
     }
     black_box(&m);
+    // Not dropped: teardown would be counted against the op (and differs
+    // between a full map and an emptied one).
+    std::mem::forget(m);
 }
 
 fn main() {

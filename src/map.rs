@@ -198,8 +198,8 @@ impl<K, V, S> SplitMap<K, V, S> {
     }
 }
 
-/// Reads: no bound beyond what finding a key needs. They never drop or move
-/// an entry, so `K` and `V` need not be `Send` or `'static` here.
+/// Handles and walks: no bound beyond what finding a key needs (iteration
+/// never writes).
 impl<K, V, S> SplitMap<K, V, S>
 where
     K: Hash + Eq,
@@ -242,7 +242,18 @@ where
     pub fn snapshot(&self) -> Snapshot<'_, K, V, S> {
         Snapshot::new(&self.core, pin())
     }
+}
 
+/// Lookups: the first lookup to reach a bucket whose sentinel is not
+/// linked yet links it, and that search unlinks (and retires) deleted nodes
+/// on its way, which the epoch may drop on another thread: so `K` and `V`
+/// must be `Send + 'static` here as for writes.
+impl<K, V, S> SplitMap<K, V, S>
+where
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
+    S: BuildHasher,
+{
     #[inline]
     fn find<'g, Q>(&'g self, key: &Q, guard: &'g Guard) -> Option<&'g MapEntry<K, V>>
     where

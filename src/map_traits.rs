@@ -51,8 +51,8 @@ where
 
 impl<K, V, S> PartialEq for SplitMap<K, V, S>
 where
-    K: Hash + Eq,
-    V: PartialEq,
+    K: Hash + Eq + Send + 'static,
+    V: PartialEq + Send + 'static,
     S: BuildHasher,
 {
     /// Equal if both hold the same keys with equal values, comparing one
@@ -73,8 +73,8 @@ where
 
 impl<K, V, S> Eq for SplitMap<K, V, S>
 where
-    K: Hash + Eq,
-    V: Eq,
+    K: Hash + Eq + Send + 'static,
+    V: Eq + Send + 'static,
     S: BuildHasher,
 {
 }

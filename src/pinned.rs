@@ -65,10 +65,12 @@ impl<'m, K, V, S> MapRef<'m, K, V, S> {
     }
 }
 
-/// Reads (no `Send`/`'static` bound: they never drop an entry).
+/// Lookups (`Send + 'static`, as for writes: a lookup may link its bucket's
+/// sentinel, unlinking deleted nodes on the way; see `SplitMap::get`).
 impl<'m, K, V, S> MapRef<'m, K, V, S>
 where
-    K: Hash + Eq,
+    K: Hash + Eq + Send + 'static,
+    V: Send + 'static,
     S: BuildHasher,
 {
     #[inline]
@@ -133,7 +135,14 @@ where
     {
         self.find(key).is_some()
     }
+}
 
+/// Walks (they never write: no bound beyond `Hash + Eq`).
+impl<'m, K, V, S> MapRef<'m, K, V, S>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+{
     /// Iterates the entries in split order; same guarantees as
     /// [`Snapshot::iter`](crate::Snapshot::iter). `for (k, v) in &m` does
     /// the same.

@@ -46,7 +46,8 @@ pub struct MapStats {
     pub retired_awaiting: usize,
     /// Bytes of those nodes.
     pub retired_bytes: usize,
-    /// Bytes of fixed per-map overhead (the striped counters).
+    /// Bytes of fixed per-map overhead (the striped counters, and emptied
+    /// retire batches kept for reuse).
     pub fixed_bytes: usize,
     /// Total heap bytes held: nodes + directory + retired + fixed.
     pub heap_bytes: usize,

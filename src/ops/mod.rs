@@ -125,8 +125,21 @@ impl<E, S, C> Core<E, S, C> {
     }
 }
 
-/// Reads: they never drop or move an entry, so no `Send`/`'static` bound.
+/// Walks: they never write, so no `Send`/`'static` bound.
 impl<E: Entry, S, C> Core<E, S, C> {
+    /// Live entries in split order (see `RawIter` for the guarantees).
+    #[inline]
+    pub(crate) fn iter<'g>(&'g self, guard: &'g Guard) -> RawIter<'g, E> {
+        self.raw.iter(guard)
+    }
+}
+
+/// Single-key operations, lookups included: a removed or replaced entry is
+/// dropped by whichever thread runs the epoch's deferred destructor, so
+/// entries must be `Send + 'static`. A lookup needs it too: the first one
+/// to reach an unlinked bucket links its sentinel, and that search unlinks
+/// (and retires) deleted nodes on its way.
+impl<E: Entry + Send + 'static, S> Core<E, S, E::Ctx> {
     /// The entry `probe` matches.
     #[inline]
     pub(crate) fn get<'g>(
@@ -138,16 +151,6 @@ impl<E: Entry, S, C> Core<E, S, C> {
         self.raw.get(hash, &mut |e| probe.probe(e), guard)
     }
 
-    /// Live entries in split order (see `RawIter` for the guarantees).
-    #[inline]
-    pub(crate) fn iter<'g>(&'g self, guard: &'g Guard) -> RawIter<'g, E> {
-        self.raw.iter(guard)
-    }
-}
-
-/// Writes: a removed or replaced entry is dropped by whichever thread runs
-/// the epoch's deferred destructor, so entries must be `Send + 'static`.
-impl<E: Entry + Send + 'static, S> Core<E, S, E::Ctx> {
     /// Inserts or replaces (value and stored key); returns the entry it
     /// replaced.
     pub(crate) fn insert<'g>(

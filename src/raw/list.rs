@@ -1,10 +1,20 @@
-//! The Harris–Michael ordered list over split-order keys.
+//! The Harris–Michael ordered list over split-order keys: every traversal
+//! and every CAS on a link word.
 //!
-//! Owns the traversal rules and nothing else: `search` (find a position,
-//! helping to unlink marked nodes on the way), `lookup` (read-only, never
-//! writes), and `RawIter` (a forward walk that yields live data nodes once
-//! each). It does not know about buckets or counters; callers pass a start
-//! node and [`ListHooks`] for what happens when a node is unlinked.
+//! Owns the traversal rules: `search` (find a position, helping to unlink
+//! marked nodes on the way), `lookup` (read-only, never writes), `sweep`
+//! (the compaction walk; the iteration walk is `iter.rs`), and the writes
+//! that change the list: insert a node,
+//! mark, replace, unlink, and the sentinel state changes (claim, link,
+//! mark, retire-flag). It does not know about counters or resize policy;
+//! callers pass [`ListHooks`] for what happens when a node is unlinked.
+//!
+//! Successors are link words (`node.rs`): a data node by address, a
+//! sentinel by bucket number, which a walker compares by its implied
+//! `so_key` and follows through the directory only when it must pass it.
+//! Following fails if the sentinel's level was detached by a finished
+//! shrink (or re-allocated since): the walk restarts from a fresh start,
+//! which happens at most once per shrink a walker overlaps.
 //!
 //! Rules every function here keeps:
 //! - compare `so_key` first, keys only on an equal `so_key`, and scan the
@@ -12,17 +22,29 @@
 //! - never stop at a sentinel, only at a strictly larger `so_key`;
 //! - a node is unlinked only after it was marked, by one CAS on its unmarked
 //!   predecessor, and the thread whose CAS succeeded retires it (data nodes;
-//!   sentinels belong to their directory level).
+//!   sentinels belong to their directory level);
+//! - every CAS that swings a successor expects an unmarked word and keeps
+//!   the owner bits of the word it replaces (`node::relink`).
+//!
+//! ## What this module must never do
+//! Wait for another thread (every loop retries only after a CAS lost to
+//! another thread's progress, or restarts after a shrink moved the
+//! directory), or free memory (retiring is the hooks' job).
 
-use crate::raw::node::{Link, MARK};
-use crate::sync::{Guard, Ordering, Shared};
+use crate::raw::directory::Directory;
+use crate::raw::node::{
+    is_end, is_linked, is_marked, is_ref, node_word, ref_so_key, relink, stop_key, succ_node, Link,
+    Node, CLAIMED, LINKED, MARK, TAG_BITS, UNCLAIMED,
+};
+use crate::sync::{AtomicWord, Guard, Ordering, Word};
 use core::marker::PhantomData;
 
 /// Test hook (feature `internal-test-hooks`): counts, per thread, the nodes
-/// the traversals below step onto, so a test can bound the work of an
-/// operation without timing it. Compiled to nothing without the feature.
+/// the traversals step onto (searches, lookups, sweeps, iteration), so a
+/// test can bound the work of an operation without timing it. Compiled to
+/// nothing without the feature.
 #[inline(always)]
-fn count_step() {
+pub(crate) fn count_step() {
     #[cfg(all(feature = "internal-test-hooks", not(loom)))]
     STEPS.with(|s| s.set(s.get() + 1));
 }
@@ -48,14 +70,16 @@ pub(crate) enum Match {
     Dead,
 }
 
-/// What the list needs from the map that owns it (whose entries are `E`).
+/// What the list needs from the map that owns it.
 pub(crate) trait ListHooks<E> {
+    /// The directory that sentinel references are followed through.
+    fn dir(&self) -> &Directory;
     /// Retires a data node this thread just unlinked.
     ///
     /// # Safety
     /// `node` is a data node of this map, the calling thread's CAS unlinked
     /// it, and it has not been retired before.
-    unsafe fn retire(&self, node: *const Link, guard: &Guard);
+    unsafe fn retire(&self, node: *const Node<E>, guard: &Guard);
     /// Whether `entry` can never match again ([`RawEntry::is_dead`], asked
     /// with the map's context).
     fn is_dead(&self, entry: &E) -> bool;
@@ -94,22 +118,38 @@ pub(crate) trait RawEntry {
     fn on_dead_marked(&self, _ctx: &Self::Ctx) {}
 }
 
-/// A position in the list: `pred` is a node with `so_key <=` the target,
-/// `pred_next` the exact unmarked value read from `pred.next` (its pointer
-/// is `curr`). If `found`, `curr` is the matching data node; otherwise `curr`
-/// is the first node with a larger `so_key` (or null) and a new node for the
-/// target belongs between `pred` and `curr`.
-pub(crate) struct Position<'g> {
-    pub(crate) pred: &'g Link,
-    pub(crate) pred_next: Shared<'g, Link>,
+/// A walk met a reference to a sentinel whose level is gone (a shrink
+/// ended meanwhile): start again from a fresh start.
+#[derive(Debug)]
+pub(crate) struct Restart;
+
+/// A position in the list: `pred` is the word of a node (or sentinel) with
+/// `so_key <=` the target, `pred_next` the exact unmarked value read from it.
+/// If `found`, its successor is the matching data node; otherwise the
+/// successor is the first node with a larger `so_key` (or the end), and a
+/// new node for the target belongs right after `pred`.
+pub(crate) struct Position<'g, E> {
+    pub(crate) pred: &'g AtomicWord,
+    pub(crate) pred_next: Word,
     pub(crate) found: bool,
+    _nodes: PhantomData<&'g Node<E>>,
 }
 
-impl<'g> Position<'g> {
-    /// The node after `pred` (the match when `found`).
+impl<E> Position<'_, E> {
+    fn at(pred: &AtomicWord, pred_next: Word, found: bool) -> Position<'_, E> {
+        Position {
+            pred,
+            pred_next,
+            found,
+            _nodes: PhantomData,
+        }
+    }
+
+    /// The matching node (only when `found`).
     #[inline]
-    pub(crate) fn curr(&self) -> Shared<'g, Link> {
-        self.pred_next.with_tag(0)
+    pub(crate) fn node(&self) -> *const Node<E> {
+        debug_assert!(self.found);
+        succ_node(self.pred_next)
     }
 }
 
@@ -117,63 +157,24 @@ impl<'g> Position<'g> {
 ///
 /// # Safety
 /// - `start` is a linked sentinel that is never marked while `guard` is held
-///   (a bucket start read from the current directory state) with
-///   `start.so_key < so_key`;
-/// - every data node reachable from it is a `Node<E>`.
-pub(crate) unsafe fn search<'g, E, H>(
-    start: &'g Link,
+///   (a bucket start for the current directory state) with a `so_key`
+///   smaller than `so_key`;
+/// - every data node reachable from it is a `Node<E>` of the map `hooks`
+///   belongs to.
+pub(crate) unsafe fn search<'g, E, H: ListHooks<E>>(
+    start: &'g AtomicWord,
     so_key: u64,
     matcher: &mut impl FnMut(&E) -> Match,
-    hooks: &H,
+    hooks: &'g H,
     guard: &'g Guard,
-) -> Position<'g>
-where
-    H: ListHooks<E>,
-{
-    // SAFETY: forwarded contract; `start` serves as its own hint.
-    unsafe { search_hinted(start, start, so_key, matcher, hooks, guard) }
-}
-
-/// [`search`] that first tries to start at `hint`, a node closer to the
-/// target that may be deleted at any moment. If `hint` is already marked,
-/// or the search has to restart, it starts from `start` instead.
-///
-/// # Safety
-/// As for [`search`]; in addition `hint` is a node of this list, live while
-/// `guard` is held, with `start.so_key <= hint.so_key < so_key`.
-pub(crate) unsafe fn search_hinted<'g, E, H>(
-    hint: &'g Link,
-    start: &'g Link,
-    so_key: u64,
-    matcher: &mut impl FnMut(&E) -> Match,
-    hooks: &H,
-    guard: &'g Guard,
-) -> Position<'g>
-where
-    H: ListHooks<E>,
-{
-    let mut first = Some(hint);
-    'restart: loop {
-        if let Some(hint) = first.take() {
-            let hint_next = hint.next.load(Ordering::Acquire, guard);
-            if hint_next.tag() & MARK == 0 {
-                // SAFETY: forwarded contract; `hint` was unmarked at this
-                // load, and every CAS expects that exact unmarked value.
-                if let Some(pos) =
-                    unsafe { search_once(hint, hint_next, so_key, matcher, hooks, guard) }
-                {
-                    return pos;
-                }
-            }
-            continue 'restart;
-        }
-        let start_next = start.next.load(Ordering::Acquire, guard);
+) -> Position<'g, E> {
+    loop {
+        let start_next = start.load(Ordering::Acquire);
         // Every CAS in `search_once` expects an unmarked `pred_next`; that
         // is what makes "retired only after unlinked" hold. A marked start
         // would break it, so this is a real check, not a debug one.
-        assert_eq!(
-            start_next.tag() & MARK,
-            0,
+        assert!(
+            !is_marked(start_next),
             "splitmap bug: a search started at a deleted sentinel"
         );
         // SAFETY: forwarded contract.
@@ -184,138 +185,359 @@ where
     }
 }
 
-/// One pass of [`search`] from `pred`, whose `next` was `pred_next`
-/// (unmarked). `None` when it must restart (a predecessor was deleted).
+/// [`search`] that first tries to start at `hint`, a sentinel closer to the
+/// target that may be deleted at any moment. If `hint` is already marked,
+/// or the search has to restart, it starts from `start` instead.
+///
+/// # Safety
+/// As for [`search`]; in addition `hint` is a sentinel reachable in this
+/// list when it was read (flagged `LINKED`), live while `guard` is held,
+/// with `start`'s key `<=` its key `<` `so_key`.
+pub(crate) unsafe fn search_hinted<'g, E, H: ListHooks<E>>(
+    hint: &'g AtomicWord,
+    start: &'g AtomicWord,
+    so_key: u64,
+    matcher: &mut impl FnMut(&E) -> Match,
+    hooks: &'g H,
+    guard: &'g Guard,
+) -> Position<'g, E> {
+    let hint_next = hint.load(Ordering::Acquire);
+    if !is_marked(hint_next) {
+        // SAFETY: forwarded contract; `hint` was unmarked at this load, and
+        // every CAS expects that exact unmarked value.
+        if let Some(pos) = unsafe { search_once(hint, hint_next, so_key, matcher, hooks, guard) } {
+            return pos;
+        }
+    }
+    // SAFETY: forwarded contract.
+    unsafe { search(start, so_key, matcher, hooks, guard) }
+}
+
+/// One pass of [`search`] from `pred`, whose word was `pred_next`
+/// (unmarked). `None` when it must restart (a predecessor was deleted, or a
+/// sentinel's level is gone).
 ///
 /// # Safety
 /// As for [`search`], with `pred` in place of `start`.
-unsafe fn search_once<'g, E, H>(
-    pred: &'g Link,
-    pred_next: Shared<'g, Link>,
+unsafe fn search_once<'g, E, H: ListHooks<E>>(
+    pred: &'g AtomicWord,
+    pred_next: Word,
     so_key: u64,
     matcher: &mut impl FnMut(&E) -> Match,
-    hooks: &H,
+    hooks: &'g H,
     guard: &'g Guard,
-) -> Option<Position<'g>>
-where
-    H: ListHooks<E>,
-{
+) -> Option<Position<'g, E>> {
     let (mut pred, mut pred_next) = (pred, pred_next);
     loop {
         count_step();
-        let curr = pred_next.with_tag(0);
-        // SAFETY: `curr` was read from a node reachable under `guard`.
+        if is_ref(pred_next) {
+            if stop_key(ref_so_key(pred_next)) >= so_key {
+                // Past `so_key` (or the end).
+                return Some(Position::at(pred, pred_next, false));
+            }
+            let slot = hooks.dir().follow(pred_next, guard)?;
+            let slot_next = slot.load(Ordering::Acquire);
+            debug_assert_ne!(slot_next, UNCLAIMED, "a reference to an unclaimed slot");
+            if is_marked(slot_next) {
+                // SAFETY: the sentinel is `pred`'s successor as read, and
+                // marked; sentinels are never retired.
+                pred_next = unsafe { help_unlink(pred, pred_next, slot_next, None, hooks, guard) }?;
+                continue;
+            }
+            (pred, pred_next) = (slot, slot_next);
+            continue;
+        }
+        let curr = succ_node::<E>(pred_next);
+        // SAFETY: `curr` was read from a word reachable under `guard`.
         // Nodes are retired only after being unlinked, by a CAS on an
         // unmarked predecessor (every CAS here expects an unmarked
         // `pred_next`), and freed only after every guard that could have
         // reached them is gone; so it is live.
-        let Some(curr_ref) = (unsafe { curr.as_ref() }) else {
-            return Some(Position {
-                pred,
-                pred_next,
-                found: false,
-            });
-        };
-        let curr_next = curr_ref.next.load(Ordering::Acquire, guard);
-        if curr_next.tag() & MARK != 0 {
+        let link = unsafe { Node::link(curr) };
+        let curr_next = link.next.load(Ordering::Acquire);
+        if is_marked(curr_next) {
             // SAFETY: `curr` is `pred`'s successor as read, and marked.
             // `None`: `pred` itself was deleted, restart.
             pred_next =
-                unsafe { help_unlink::<E, H>(pred, pred_next, curr_ref, curr_next, hooks, guard) }?;
+                unsafe { help_unlink(pred, pred_next, curr_next, Some(curr), hooks, guard) }?;
             continue;
         }
-        if curr_ref.so_key > so_key {
-            return Some(Position {
-                pred,
-                pred_next,
-                found: false,
-            });
+        if link.so_key > so_key {
+            return Some(Position::at(pred, pred_next, false));
         }
-        if curr_ref.so_key == so_key && !curr_ref.is_sentinel() {
-            // SAFETY: a data node of this map (caller's contract).
-            let entry = unsafe { curr_ref.entry::<E>() };
+        if link.so_key == so_key {
+            // SAFETY: a live data node of this map (caller's contract).
+            let entry = unsafe { Node::entry(curr) };
             match matcher(entry) {
-                Match::Equal => {
-                    return Some(Position {
-                        pred,
-                        pred_next,
-                        found: true,
-                    })
-                }
+                Match::Equal => return Some(Position::at(pred, pred_next, true)),
                 Match::Dead => {
-                    mark_dead(curr_ref, entry, curr_next, hooks, guard);
+                    mark_dead(link, entry, curr_next, hooks);
                     continue; // look at `curr` again: now marked, unlink it
                 }
                 Match::NotEqual => {}
             }
         }
-        pred = curr_ref;
-        pred_next = curr_next;
+        (pred, pred_next) = (&link.next, curr_next);
     }
 }
 
-/// One helping step of a traversal: `curr` (read as `pred`'s successor,
-/// with `pred_next` the exact unmarked value read from `pred.next`) is
-/// marked, so swing `pred.next` past it, keeping `pred`'s own tags, and
-/// retire it if it is a data node and our CAS did the unlinking. Returns the
-/// value `pred.next` now holds, or `None` if `pred` itself was deleted (the
-/// traversal must restart from a start that cannot be).
+/// One helping step of a traversal: `pred`'s successor (read as
+/// `pred_next`, unmarked) is marked and its word is `curr_next`, so swing
+/// `pred` past it, keeping `pred`'s owner bits, and retire it if it is a
+/// data node (`node`) and our CAS did the unlinking. Returns the value
+/// `pred` now holds, or `None` if `pred` itself was deleted (the traversal
+/// must restart from a start that cannot be).
 ///
 /// # Safety
-/// `pred` and `curr` are live under `guard`, `curr_next` (marked) was read
-/// from `curr.next`, and the data nodes of this list are the `Node<E>`s the
-/// hooks retire.
+/// `pred` and the successor are live under `guard`, `curr_next` (marked)
+/// was read from the successor's word, `node` is the successor if it is a
+/// data node of the map `hooks` belongs to.
 #[inline]
 unsafe fn help_unlink<'g, E, H: ListHooks<E>>(
-    pred: &'g Link,
-    pred_next: Shared<'g, Link>,
-    curr: &'g Link,
-    curr_next: Shared<'g, Link>,
-    hooks: &H,
+    pred: &'g AtomicWord,
+    pred_next: Word,
+    curr_next: Word,
+    node: Option<*const Node<E>>,
+    hooks: &'g H,
     guard: &'g Guard,
-) -> Option<Shared<'g, Link>> {
-    debug_assert_ne!(curr_next.tag() & MARK, 0);
-    let succ = curr_next.with_tag(pred_next.tag());
-    match pred
-        .next
-        .compare_exchange(pred_next, succ, Ordering::AcqRel, Ordering::Acquire, guard)
-    {
+) -> Option<Word> {
+    debug_assert!(is_marked(curr_next));
+    let succ = relink(pred_next, curr_next);
+    match pred.compare_exchange(pred_next, succ, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
-            if !curr.is_sentinel() {
+            if let Some(node) = node {
                 // SAFETY: our CAS unlinked this data node; it was marked, so
                 // no other CAS can unlink it again, and it was never retired.
-                unsafe { hooks.retire(curr as *const Link, guard) };
+                unsafe { hooks.retire(node, guard) };
             }
             Some(succ)
         }
-        Err(e) if e.current.tag() & MARK != 0 => None,
-        Err(e) => Some(e.current),
+        Err(current) if is_marked(current) => None,
+        Err(current) => Some(current),
     }
 }
 
-/// Marks a data node whose `entry` is dead (its `next` was `curr_next`,
+/// Marks a data node whose `entry` is dead (its word was `next`,
 /// unmarked), reporting it if this thread's CAS did the marking. Whoever
 /// meets it next unlinks it.
 #[inline]
-fn mark_dead<'g, E, H: ListHooks<E>>(
-    curr: &'g Link,
-    entry: &E,
-    curr_next: Shared<'g, Link>,
-    hooks: &H,
-    guard: &'g Guard,
-) {
-    if curr
-        .next
+fn mark_dead<E, H: ListHooks<E>>(link: &Link, entry: &E, next: Word, hooks: &H) {
+    if try_mark(link, next).is_ok() {
+        hooks.dead_marked(entry);
+    }
+}
+
+// ---- writes on data nodes ----
+
+/// Links the unpublished node `new` at `pos` (not `found`): `new`'s word
+/// must already hold `pos`'s successor. Err: `pos` is stale, re-search.
+///
+/// # Safety
+/// `new` came from `Node::alloc`, no other thread has seen it, and its word
+/// holds `node::relink(Word::from_bits(0), pos.pred_next)`.
+pub(crate) unsafe fn insert_at<E>(pos: &Position<'_, E>, new: *const Node<E>) -> Result<(), ()> {
+    let linked = relink(pos.pred_next, node_word(new));
+    pos.pred
+        .compare_exchange(pos.pred_next, linked, Ordering::AcqRel, Ordering::Acquire)
+        .map(drop)
+        .map_err(drop)
+}
+
+/// Marks a data node whose word is `next` (unmarked): removes it logically.
+/// Err carries the word found instead.
+#[inline]
+pub(crate) fn try_mark(link: &Link, next: Word) -> Result<(), Word> {
+    debug_assert!(!is_marked(next));
+    link.next
+        .compare_exchange(next, next.or(MARK), Ordering::AcqRel, Ordering::Acquire)
+        .map(drop)
+}
+
+/// Replaces a data node whose word is `next` (unmarked) by `new`, in one
+/// CAS that marks it and makes `new` its successor. Err carries the word
+/// found instead (retry unless it is marked).
+///
+/// # Safety
+/// As for [`insert_at`], with `new`'s word holding `next`'s successor.
+pub(crate) unsafe fn try_replace<E>(
+    link: &Link,
+    next: Word,
+    new: *const Node<E>,
+) -> Result<(), Word> {
+    debug_assert!(!is_marked(next));
+    link.next
         .compare_exchange(
-            curr_next,
-            curr_next.with_tag(MARK),
+            next,
+            node_word(new).or(MARK),
             Ordering::AcqRel,
             Ordering::Acquire,
-            guard,
+        )
+        .map(drop)
+}
+
+/// After this thread marked `pos`'s node (whose word, now frozen, is
+/// `node_next`), tries to swing `pos.pred` past it. Returns whether this
+/// CAS unlinked it (then the caller retires it; otherwise someone else
+/// will, or a search must help).
+pub(crate) fn try_unlink_at<E>(pos: &Position<'_, E>, node_next: Word) -> bool {
+    debug_assert!(is_marked(node_next));
+    pos.pred
+        .compare_exchange(
+            pos.pred_next,
+            relink(pos.pred_next, node_next),
+            Ordering::AcqRel,
+            Ordering::Acquire,
         )
         .is_ok()
-    {
-        hooks.dead_marked(entry);
+}
+
+// ---- sentinel state changes (slot words; see node.rs "Slot states") ----
+
+/// Claims an unclaimed sentinel for linking. Only the claimer writes the
+/// slot until its linking CAS succeeds.
+pub(crate) fn try_claim_sentinel(slot: &AtomicWord) -> bool {
+    slot.compare_exchange(UNCLAIMED, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+}
+
+/// Links a claimed sentinel at `pos` (not `found`): sets its successor and
+/// swings `pos.pred` to `reference`, the sentinel's reference word. Err:
+/// `pos` is stale, re-search. On success the caller flags it `LINKED`
+/// ([`set_linked`]); walkers that reach it meanwhile pass it.
+///
+/// # Safety
+/// The caller claimed `slot` ([`try_claim_sentinel`]) and has not linked it
+/// yet, and `reference` names `slot` in its current level incarnation.
+pub(crate) unsafe fn link_sentinel<E>(
+    pos: &Position<'_, E>,
+    slot: &AtomicWord,
+    reference: Word,
+) -> Result<(), ()> {
+    // Still claimed (no `LINKED`), and never 0: the successor is non-zero.
+    slot.store(relink(Word::from_bits(0), pos.pred_next), Ordering::Relaxed);
+    pos.pred
+        .compare_exchange(
+            pos.pred_next,
+            relink(pos.pred_next, reference),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
+        .map(drop)
+        .map_err(drop)
+}
+
+/// Flags a sentinel this thread linked as usable as a start.
+pub(crate) fn set_linked(slot: &AtomicWord) {
+    slot.fetch_or(LINKED, Ordering::AcqRel);
+}
+
+/// Marks a linked sentinel for unlinking (shrink). Returns false if it is
+/// not linked (never was, or already unlinked).
+pub(crate) fn mark_sentinel(slot: &AtomicWord) -> bool {
+    let w = slot.load(Ordering::Acquire);
+    if !is_linked(w) {
+        return false;
+    }
+    slot.fetch_or(MARK, Ordering::AcqRel);
+    true
+}
+
+/// Records that a marked sentinel is unlinked (after a search for its key
+/// passed its position). Returns whether this call made the change (so the
+/// unlinking is counted once).
+pub(crate) fn set_unlinked(slot: &AtomicWord) -> bool {
+    debug_assert!(is_marked(slot.load(Ordering::Relaxed)));
+    is_linked(slot.fetch_clear(LINKED, Ordering::AcqRel))
+}
+
+// ---- read-only walks ----
+
+/// Read-only lookup from `start` (a start word: the successor word of a
+/// linked sentinel): the first live data node of `so_key` that `matcher`
+/// calls `Equal`. Never writes. Dead entries are skipped, not marked.
+///
+/// Linearizes at the load of the returned node's word that showed it
+/// unmarked (or, for `None`, at a moment the key was absent).
+///
+/// # Safety
+/// `start` was read under `guard` from a sentinel of this list with a
+/// smaller `so_key` (it may be marked: a marked node still leads forward),
+/// and every data node reachable from it is a `Node<E>`.
+#[inline]
+pub(crate) unsafe fn lookup<'g, E>(
+    dir: &'g Directory,
+    start: Word,
+    so_key: u64,
+    matcher: &mut impl FnMut(&E) -> Match,
+    guard: &'g Guard,
+) -> Result<Option<&'g E>, Restart> {
+    // SAFETY: forwarded contract.
+    unsafe { walk(dir, start, so_key, matcher, guard) }
+}
+
+/// The walk of [`lookup`], from the successor `w` names.
+///
+/// One test per step asks "is the successor at or past the key?"
+/// (`node::stop_key`), so a walk that ends leaves by the same branch
+/// whether it ends at a data node or at a sentinel reference; the key of a
+/// reference is read from the word itself, so it costs no load.
+///
+/// # Safety
+/// As for [`lookup`].
+#[inline]
+unsafe fn walk<'g, E>(
+    dir: &'g Directory,
+    mut w: Word,
+    so_key: u64,
+    matcher: &mut impl FnMut(&E) -> Match,
+    guard: &'g Guard,
+) -> Result<Option<&'g E>, Restart> {
+    /// Stands in for a node's key when the successor is a reference, so the
+    /// key load needs no branch on the word's kind.
+    static NOT_A_NODE: u64 = 0;
+    // Data keys are odd, so this does not wrap.
+    let at_or_past = so_key - 1;
+    loop {
+        count_step();
+        // The successor's key, from the word (a sentinel) or the node; the
+        // node's key is its first field (`repr(C)`).
+        let key_addr: *const u64 = if is_ref(w) {
+            &NOT_A_NODE
+        } else {
+            w.ptr(TAG_BITS)
+        };
+        // SAFETY: either the static, or a node read from a word reachable
+        // under `guard`, so live (see `search_once`).
+        let node_key = unsafe { *key_addr };
+        let succ_key = if is_ref(w) { ref_so_key(w) } else { node_key };
+        if stop_key(succ_key) >= at_or_past {
+            // At or past the key: a sentinel's key is even and never equal
+            // to a data key, so only a data node of equal key can match.
+            if is_ref(w) || succ_key != so_key {
+                return Ok(None);
+            }
+            let node = succ_node::<E>(w);
+            // SAFETY: as above.
+            let next = unsafe { Node::link(node) }.next.load(Ordering::Acquire);
+            if !is_marked(next) {
+                // SAFETY: a live data node of this map.
+                let entry = unsafe { Node::entry(node) };
+                if matcher(entry) == Match::Equal {
+                    return Ok(Some(entry));
+                }
+            }
+            w = next; // a marked node, or another key of equal `so_key`
+            continue;
+        }
+        // Before the key: pass the successor.
+        w = if is_ref(w) {
+            dir.follow(w, guard).ok_or(Restart)?.load(Ordering::Acquire)
+        } else {
+            // SAFETY: as above.
+            unsafe { Node::link(succ_node::<E>(w)) }
+                .next
+                .load(Ordering::Acquire)
+        };
     }
 }
 
@@ -324,163 +546,81 @@ fn mark_dead<'g, E, H: ListHooks<E>>(
 /// and marking dead entries (then unlinking them). Returns the number of
 /// nodes visited; fewer than `budget` means it reached the end of the list.
 ///
-/// After a failed CAS on a deleted predecessor it resumes from the last
-/// sentinel it passed that is still unmarked, or from `start`.
+/// After a failed CAS on a deleted predecessor, or a sentinel whose level
+/// is gone, it resumes from the last sentinel it passed that is still
+/// unmarked, or from `start`.
 ///
 /// # Safety
 /// As for [`search`].
-pub(crate) unsafe fn sweep<'g, E, H>(
-    start: &'g Link,
+pub(crate) unsafe fn sweep<'g, E: RawEntry, H: ListHooks<E>>(
+    start: &'g AtomicWord,
     budget: usize,
-    hooks: &H,
+    hooks: &'g H,
     guard: &'g Guard,
-) -> usize
-where
-    E: RawEntry,
-    H: ListHooks<E>,
-{
+) -> usize {
     let mut visited = 0usize;
-    let mut resume: &'g Link = start;
+    let mut resume: &'g AtomicWord = start;
     'restart: loop {
-        let pred = resume;
         // One load, checked: a shrink may mark `resume` (a sentinel of a
         // dropped level) at any moment, and a CAS that expects a marked
-        // value would swing a deleted node's frozen `next`.
-        let pred_next = pred.next.load(Ordering::Acquire, guard);
-        if pred_next.tag() & MARK != 0 {
+        // value would swing a deleted node's frozen word.
+        let pred_next = resume.load(Ordering::Acquire);
+        if is_marked(pred_next) {
             resume = start; // never marked while `guard` is held
             continue 'restart;
         }
-        let (mut pred, mut pred_next) = (pred, pred_next);
+        let (mut pred, mut pred_next) = (resume, pred_next);
         loop {
             count_step();
             if visited >= budget {
                 return visited;
             }
-            let curr = pred_next.with_tag(0);
-            // SAFETY: reachable under `guard`, so live.
-            let Some(curr_ref) = (unsafe { curr.as_ref() }) else {
-                return visited;
-            };
+            if is_ref(pred_next) {
+                if is_end(pred_next) {
+                    return visited;
+                }
+                visited += 1;
+                let Some(slot) = hooks.dir().follow(pred_next, guard) else {
+                    resume = start;
+                    continue 'restart;
+                };
+                let slot_next = slot.load(Ordering::Acquire);
+                if is_marked(slot_next) {
+                    // SAFETY: the sentinel is `pred`'s successor as read.
+                    match unsafe {
+                        help_unlink::<E, H>(pred, pred_next, slot_next, None, hooks, guard)
+                    } {
+                        Some(next) => pred_next = next,
+                        None => continue 'restart,
+                    }
+                    continue;
+                }
+                resume = slot;
+                (pred, pred_next) = (slot, slot_next);
+                continue;
+            }
             visited += 1;
-            let curr_next = curr_ref.next.load(Ordering::Acquire, guard);
-            if curr_next.tag() & MARK != 0 {
+            let curr = succ_node::<E>(pred_next);
+            // SAFETY: reachable under `guard`, so live.
+            let link = unsafe { Node::link(curr) };
+            let curr_next = link.next.load(Ordering::Acquire);
+            if is_marked(curr_next) {
                 // SAFETY: `curr` is `pred`'s successor as read, and marked.
-                match unsafe {
-                    help_unlink::<E, H>(pred, pred_next, curr_ref, curr_next, hooks, guard)
-                } {
+                match unsafe { help_unlink(pred, pred_next, curr_next, Some(curr), hooks, guard) } {
                     Some(next) => pred_next = next,
                     None => continue 'restart,
                 }
                 continue;
             }
-            if E::CAN_DIE && !curr_ref.is_sentinel() {
-                // SAFETY: a data node of this map.
-                let entry = unsafe { curr_ref.entry::<E>() };
+            if E::CAN_DIE {
+                // SAFETY: a live data node of this map.
+                let entry = unsafe { Node::entry(curr) };
                 if hooks.is_dead(entry) {
-                    mark_dead(curr_ref, entry, curr_next, hooks, guard);
+                    mark_dead(link, entry, curr_next, hooks);
                     continue; // now marked: unlink it on the next turn
                 }
             }
-            if curr_ref.is_sentinel() {
-                resume = curr_ref;
-            }
-            pred = curr_ref;
-            pred_next = curr_next;
-        }
-    }
-}
-
-/// Read-only lookup: the first live data node of `so_key` that `matcher`
-/// calls `Equal`. Never writes. Dead entries are skipped, not marked.
-///
-/// Linearizes at the load of the returned node's `next` that showed it
-/// unmarked (or, for `None`, at a moment the key was absent).
-///
-/// # Safety
-/// As for [`search`], except that `start` may also be an older linked
-/// ancestor sentinel and may be marked (a marked node still leads forward).
-#[inline]
-pub(crate) unsafe fn lookup<'g, E>(
-    start: &'g Link,
-    so_key: u64,
-    matcher: &mut impl FnMut(&E) -> Match,
-    guard: &'g Guard,
-) -> Option<&'g E> {
-    let mut curr = start.next.load(Ordering::Acquire, guard);
-    loop {
-        count_step();
-        // SAFETY: read from a node reachable under `guard`, so live.
-        let curr_ref = unsafe { curr.with_tag(0).as_ref() }?;
-        if curr_ref.so_key > so_key {
-            return None;
-        }
-        let next = curr_ref.next.load(Ordering::Acquire, guard);
-        if curr_ref.so_key == so_key && next.tag() & MARK == 0 && !curr_ref.is_sentinel() {
-            // SAFETY: a data node of this map (caller's contract).
-            let entry = unsafe { curr_ref.entry::<E>() };
-            if matcher(entry) == Match::Equal {
-                return Some(entry);
-            }
-        }
-        curr = next;
-    }
-}
-
-/// A forward walk over the whole list yielding each live data node once.
-///
-/// A node is yielded if its `next` was unmarked when the walk reached it.
-/// A replaced value's new node follows its old one, so within a run of equal
-/// `so_key` the walk remembers what it yielded and skips a second node for
-/// the same key.
-pub(crate) struct RawIter<'g, E> {
-    next: Shared<'g, Link>,
-    guard: &'g Guard,
-    run_so_key: u64,
-    run_yielded: Vec<&'g E>,
-    _entries: PhantomData<&'g E>,
-}
-
-impl<'g, E: RawEntry> RawIter<'g, E> {
-    /// # Safety
-    /// `head` is the list head of a map whose data nodes are `Node<E>`.
-    pub(crate) unsafe fn new(head: &'g Link, guard: &'g Guard) -> Self {
-        RawIter {
-            next: head.next.load(Ordering::Acquire, guard),
-            guard,
-            run_so_key: 0, // a sentinel key: no data node has it
-            run_yielded: Vec::new(),
-            _entries: PhantomData,
-        }
-    }
-}
-
-impl<'g, E: RawEntry> Iterator for RawIter<'g, E> {
-    /// The link (for its `so_key`) and the entry.
-    type Item = (&'g Link, &'g E);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            count_step();
-            // SAFETY: reached from the head under `guard`, so live.
-            let link = unsafe { self.next.with_tag(0).as_ref() }?;
-            let next = link.next.load(Ordering::Acquire, self.guard);
-            self.next = next;
-            if link.is_sentinel() || next.tag() & MARK != 0 {
-                continue;
-            }
-            // SAFETY: a data node of this map (constructor's contract).
-            let entry = unsafe { link.entry::<E>() };
-            if link.so_key == self.run_so_key {
-                if self.run_yielded.iter().any(|seen| seen.same_key(entry)) {
-                    continue;
-                }
-            } else {
-                self.run_so_key = link.so_key;
-                self.run_yielded.clear();
-            }
-            self.run_yielded.push(entry);
-            return Some((link, entry));
+            (pred, pred_next) = (&link.next, curr_next);
         }
     }
 }

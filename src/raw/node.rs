@@ -1,67 +1,102 @@
-//! Node layout: the list header every node starts with, data nodes, and the
-//! meaning of the tag bits on `next`.
+//! Node layout and the vocabulary of a link word: what each bit of a
+//! node's `next` (or of a directory slot) means.
 //!
 //! Data nodes are immutable once published: key, value and `so_key` never
 //! change. Replacing a value links a new node (see `raw/mod.rs`). Sentinels
-//! are bare [`Link`]s living inline in the directory's level arrays.
-//! This module owns layout and tag vocabulary only; it never walks a list.
+//! are bare link words living inline in the directory's level arrays (one
+//! word per bucket; a sentinel's `so_key` is implied by its bucket).
+//! This module owns layout and word vocabulary only; it never walks a list
+//! and never touches an atomic.
+//!
+//! ## A link word
+//! ```text
+//!  successor is a data node:  [ pointer to Node<E> ............ | 0 LINKED MARK ]
+//!  successor is a sentinel:   [ reverse_bits(bucket) | parity | 1 LINKED MARK ]
+//!                              high bits               bit 3    bit 1, 2, 0
+//! ```
+//! - [`MARK`] (bit 0) and [`LINKED`] (bit 2) describe the *owner* of the
+//!   word, not its successor; every CAS that swings a word to a new
+//!   successor keeps them ([`relink`]).
+//! - [`REF`] (bit 1) says the successor is the sentinel of `bucket`, named
+//!   by number rather than by address: the word holds the bucket
+//!   bit-reversed, which *is* the sentinel's `so_key` (in its top bits;
+//!   buckets are below `2^MAX_LOG2`, so the low 24 bits, or 4 on a 32-bit
+//!   target, are free for the tags). A walker compares the successor's key
+//!   without touching it or computing anything, and follows it through the
+//!   directory only when it must pass it. `parity` is the
+//!   incarnation parity of the sentinel's directory level (see
+//!   `directory.rs`: a level dropped by a shrink and allocated again by a
+//!   later growth is a new array with the other parity), so a stale
+//!   reference to a dropped level is recognized and the walk restarts.
+//! - The end of the list is [`END`], a reference to bucket 0: bucket 0 is
+//!   the head, which is never anyone's successor. So a published word is
+//!   never 0, and 0 can mean "never claimed" in a slot.
+//!
+//! ### Why a CAS that expects a sentinel reference is ABA-safe
+//! A CAS on a pointer word is protected from ABA by the epoch (a node's
+//! address is not reused while a thread that read it is pinned). A
+//! reference is a number that may come back, but it names its successor's
+//! `so_key` exactly and ordering is all a CAS relies on: inserting `n`
+//! between `pred` and "the sentinel of bucket `b`" is correct whichever
+//! incarnation of that sentinel is linked there now, because both have the
+//! same `so_key`. Unlinking a marked sentinel by a CAS that expects a
+//! reference to it can only succeed while that same incarnation is still
+//! linked: the other incarnation has the other parity, and a pinned thread
+//! sees at most one change of incarnation (`directory.rs`).
+//!
+//! ### Slot states (a directory slot is a sentinel's `next`)
+//! - `0` ([`UNCLAIMED`]): never linked in this incarnation of its level;
+//! - non-zero without [`LINKED`]: a thread has claimed the sentinel and is
+//!   linking it (only the claimer writes it until its linking CAS
+//!   succeeds; from then on walkers that reach it may pass it);
+//! - [`LINKED`]: linked and usable as a start; with [`MARK`] as well, a
+//!   shrink is unlinking it (its successor is frozen, like a marked node's);
+//! - [`MARK`] without [`LINKED`]: unlinked by a shrink, never used again
+//!   in this incarnation of its level.
 
-use crate::sync::Atomic;
+use crate::sync::{AtomicWord, Word};
 use core::mem::{align_of, size_of};
 
-/// Tag on a node's own `next`: the node is logically deleted. Its `next` is
-/// frozen from then on (every CAS on it expects an unmarked value).
-pub(crate) const MARK: usize = 0b001;
-/// Tag on a sentinel's `next`: a thread has claimed the sentinel and is
-/// linking it. Only the claimer writes `next` until the sentinel is reachable.
-pub(crate) const SENTINEL_CLAIMED: usize = 0b010;
-/// Tag on a sentinel's `next`: the sentinel is linked into the list and may
-/// be used as a starting point.
-pub(crate) const SENTINEL_LINKED: usize = 0b100;
-// SENTINEL_CLAIMED and SENTINEL_LINKED describe the *owner* of a `next`
-// field, not its successor: every CAS that swings `next` to a new successor
-// keeps them (callers pass the tag of the value they expected).
+/// Owner bit: the node (or sentinel) is logically deleted. Its word is
+/// frozen from then on: every CAS that changes a successor expects it clear.
+pub(crate) const MARK: usize = 0b0001;
+/// Successor bit: the successor is a sentinel named by bucket (see the
+/// module docs); clear: the successor is a data node, by address.
+pub(crate) const REF: usize = 0b0010;
+/// Owner bit, slot words only: the sentinel is linked and may be used as a
+/// starting point (see "Slot states").
+pub(crate) const LINKED: usize = 0b0100;
+/// The owner bits of a word: kept by every CAS that swings the successor.
+pub(crate) const OWNER_BITS: usize = MARK | LINKED;
+/// The low bits a node pointer must leave free.
+pub(crate) const TAG_BITS: usize = 0b0111;
+const PARITY_SHIFT: u32 = 3;
+/// The low bits of a reference word that are not its key.
+const REF_LOW_BITS: usize = 0b1111;
+// A bucket below 2^MAX_LOG2, bit-reversed, leaves the 4 low bits free.
+const _: () = assert!(crate::raw::directory::MAX_LOG2 + 4 <= usize::BITS);
 
-/// The header of every list node, data or sentinel.
+/// The end of the list: a reference to bucket 0 (never a successor).
+pub(crate) const END: Word = Word::from_bits(REF);
+/// A slot nobody has claimed in this incarnation of its level.
+pub(crate) const UNCLAIMED: Word = Word::from_bits(0);
+/// The value a claim installs: claimed, no successor chosen yet (END).
+pub(crate) const CLAIMED: Word = END;
+
+/// The header of every data node.
 ///
 /// `so_key` is written before the node becomes reachable and never again.
-/// `next` carries the successor plus the tag bits above; data nodes only
-/// ever carry [`MARK`].
-#[repr(C)]
+/// `next` is a link word (module docs); a data node's own bits are only
+/// ever [`MARK`].
+#[repr(C, align(8))]
 pub(crate) struct Link {
     pub(crate) so_key: u64,
-    pub(crate) next: Atomic<Link>,
+    pub(crate) next: AtomicWord,
 }
 
-// Three tag bits live in the low bits of a `Link` pointer.
-const _: () = assert!(align_of::<Link>() >= 8);
-
-impl Link {
-    pub(crate) fn new(so_key: u64) -> Self {
-        Link {
-            so_key,
-            next: Atomic::null(),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn is_sentinel(&self) -> bool {
-        crate::raw::split_order::is_sentinel_key(self.so_key)
-    }
-
-    /// The entry of the data node this link heads.
-    ///
-    /// # Safety
-    /// `self` must be the `link` field of a live `Node<E>` (a data node, that
-    /// is `!self.is_sentinel()`, of the map whose entry type is `E`).
-    #[inline]
-    pub(crate) unsafe fn entry<E>(&self) -> &E {
-        // SAFETY: `Node<E>` is `repr(C)` with `link` first, so a pointer to
-        // the link is a pointer to the node; the caller guarantees the node
-        // is a live `Node<E>`.
-        unsafe { &(*(self as *const Link as *const Node<E>)).entry }
-    }
-}
+// Three tag bits live in the low bits of a node pointer, on every target
+// (`align(8)` also on 32-bit targets, where `u64` may be 4-aligned).
+const _: () = assert!(align_of::<Link>() > TAG_BITS);
 
 /// A data node: the list header followed by the entry payload.
 #[repr(C)]
@@ -74,10 +109,13 @@ impl<E> Node<E> {
     /// Heap bytes of one node as requested from the allocator.
     pub(crate) const SIZE: usize = size_of::<Node<E>>();
 
-    /// Allocates an unpublished node.
-    pub(crate) fn alloc(so_key: u64, entry: E) -> *mut Node<E> {
+    /// Allocates an unpublished node whose successor is `next`.
+    pub(crate) fn alloc(so_key: u64, entry: E, next: Word) -> *mut Node<E> {
         Box::into_raw(Box::new(Node {
-            link: Link::new(so_key),
+            link: Link {
+                so_key,
+                next: AtomicWord::new(next),
+            },
             entry,
         }))
     }
@@ -96,9 +134,152 @@ impl<E> Node<E> {
     /// # Safety
     /// `node` came from [`Node::alloc`], is unreachable, and no thread can
     /// still hold a reference to it (grace period elapsed, or exclusive
-    /// access in `Drop`).
+    /// access).
     pub(crate) unsafe fn free(node: *mut Node<E>) {
         // SAFETY: per the contract.
         drop(unsafe { Box::from_raw(node) });
+    }
+
+    /// The entry of a live node, as a reference derived from the node
+    /// pointer itself (so it covers the whole node).
+    ///
+    /// # Safety
+    /// `node` points to a live `Node<E>` that stays live for `'g`.
+    #[inline]
+    pub(crate) unsafe fn entry<'g>(node: *const Node<E>) -> &'g E {
+        // SAFETY: per the contract.
+        unsafe { &(*node).entry }
+    }
+
+    /// The header of a live node.
+    ///
+    /// # Safety
+    /// As for [`Node::entry`].
+    #[inline]
+    pub(crate) unsafe fn link<'g>(node: *const Node<E>) -> &'g Link {
+        // SAFETY: per the contract.
+        unsafe { &(*node).link }
+    }
+}
+
+/// A word whose successor is the data node `node`, owner bits clear.
+#[inline]
+pub(crate) fn node_word<E>(node: *const Node<E>) -> Word {
+    Word::from_ptr(node)
+}
+
+/// A word whose successor is the sentinel of `bucket` in the incarnation of
+/// its level with parity `parity`, owner bits clear.
+#[inline]
+pub(crate) fn sentinel_word(bucket: usize, parity: usize) -> Word {
+    debug_assert_eq!(bucket.reverse_bits() & REF_LOW_BITS, 0);
+    Word::from_bits(bucket.reverse_bits() | (parity & 1) << PARITY_SHIFT | REF)
+}
+
+/// `succ`'s successor with `owner`'s owner bits: what a CAS on `owner`'s
+/// word writes to swing it to `succ`'s successor.
+#[inline]
+pub(crate) fn relink(owner: Word, succ: Word) -> Word {
+    succ.with_bits(OWNER_BITS, owner.bits())
+}
+
+#[inline]
+pub(crate) fn is_marked(w: Word) -> bool {
+    w.bits() & MARK != 0
+}
+
+#[inline]
+pub(crate) fn is_linked(w: Word) -> bool {
+    w.bits() & LINKED != 0
+}
+
+#[inline]
+pub(crate) fn is_ref(w: Word) -> bool {
+    w.bits() & REF != 0
+}
+
+/// Whether a word's successor is the end of the list.
+#[inline]
+pub(crate) fn is_end(w: Word) -> bool {
+    w.bits() & !OWNER_BITS == REF
+}
+
+/// The data node a word's successor points to (the word must not be a
+/// reference).
+#[inline]
+pub(crate) fn succ_node<E>(w: Word) -> *const Node<E> {
+    debug_assert!(!is_ref(w));
+    w.ptr(TAG_BITS)
+}
+
+/// The bucket a reference word names (0 for [`END`]).
+#[inline]
+pub(crate) fn ref_bucket(w: Word) -> usize {
+    debug_assert!(is_ref(w));
+    (w.bits() & !REF_LOW_BITS).reverse_bits()
+}
+
+/// The level parity a reference word carries.
+#[inline]
+pub(crate) fn ref_parity(w: Word) -> usize {
+    (w.bits() >> PARITY_SHIFT) & 1
+}
+
+/// The `so_key` of the sentinel a reference word names, read from the word
+/// alone (no arithmetic but a mask and, on 32-bit targets, a shift). For
+/// [`END`] this is 0 (bucket 0's key): see [`stop_key`].
+#[inline]
+pub(crate) fn ref_so_key(w: Word) -> u64 {
+    debug_assert!(is_ref(w));
+    ((w.bits() & !REF_LOW_BITS) as u64) << (u64::BITS - usize::BITS)
+}
+
+/// A successor's `so_key` minus one, wrapping: the key walks compare with
+/// `target - 1` to ask "is the successor at or past `target`?" in one
+/// test. [`END`] (key 0) becomes `u64::MAX`, past everything; every other
+/// key is at least 1 (data keys are odd, a sentinel's other than bucket
+/// 0's is non-zero), so for them the test is the plain `>=`.
+#[inline]
+pub(crate) fn stop_key(so_key: u64) -> u64 {
+    so_key.wrapping_sub(1)
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_round_trip() {
+        let top = (1usize << crate::raw::directory::MAX_LOG2) - 1;
+        for bucket in [0usize, 1, 2, 3, 1000, (1 << 28) - 1, top] {
+            for parity in 0..2 {
+                let w = sentinel_word(bucket, parity);
+                assert!(is_ref(w) && !is_marked(w) && !is_linked(w));
+                assert_eq!(ref_bucket(w), bucket);
+                assert_eq!(ref_parity(w), parity);
+                assert_eq!(
+                    ref_so_key(w),
+                    crate::raw::split_order::sentinel_so_key(bucket)
+                );
+                let owned = relink(Word::from_bits(MARK | LINKED), w);
+                assert_eq!(ref_bucket(owned), bucket);
+                assert!(is_marked(owned) && is_linked(owned));
+            }
+        }
+        assert_eq!(END, sentinel_word(0, 0));
+        assert_ne!(END.bits(), 0);
+        assert_eq!(stop_key(ref_so_key(END)), u64::MAX);
+    }
+
+    #[test]
+    fn node_words_keep_the_pointer() {
+        let node = Node::alloc(7, 5u64, END);
+        let w = relink(Word::from_bits(LINKED), node_word(node));
+        assert!(!is_ref(w) && is_linked(w));
+        assert_eq!(succ_node::<u64>(w), node as *const _);
+        // SAFETY: allocated above, never shared.
+        assert_eq!(unsafe { *Node::entry(succ_node::<u64>(w)) }, 5);
+        // SAFETY: as above.
+        assert_eq!(unsafe { Node::unpublish(node) }, 5);
     }
 }

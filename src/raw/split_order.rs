@@ -23,6 +23,7 @@ pub(crate) const fn sentinel_so_key(bucket: usize) -> u64 {
 }
 
 /// `true` for a sentinel's key, `false` for a data node's.
+#[cfg(test)]
 #[inline]
 pub(crate) const fn is_sentinel_key(so_key: u64) -> bool {
     so_key & 1 == 0
@@ -45,14 +46,13 @@ pub(crate) const fn parent_bucket(bucket: usize) -> usize {
 /// The directory level holding `bucket` and the bucket's index inside it.
 ///
 /// Level 0 holds bucket 0; level `k >= 1` holds buckets `[2^(k-1), 2^k)`.
+/// Branch-free: the level is the bit length, the index the bucket without
+/// its top bit (bucket 0: index 0 under any mask).
 #[inline]
 pub(crate) const fn level_of(bucket: usize) -> (usize, usize) {
-    if bucket == 0 {
-        (0, 0)
-    } else {
-        let level = (usize::BITS - bucket.leading_zeros()) as usize;
-        (level, bucket - (1usize << (level - 1)))
-    }
+    let level = (usize::BITS - bucket.leading_zeros()) as usize;
+    let below_top_bit = (usize::MAX >> 1).wrapping_shr(bucket.leading_zeros());
+    (level, bucket & below_top_bit)
 }
 
 /// Number of slots in directory level `level`.

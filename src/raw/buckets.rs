@@ -1,0 +1,120 @@
+//! Bucket starts for writes: a bucket's sentinel, linked on first use.
+//!
+//! A read starts from the nearest linked ancestor if its bucket's sentinel
+//! is not linked (`Directory::read_start`), and walks the ancestor's
+//! nodes too; then it links the sentinel, so later reads of the bucket
+//! start right at it ([`RawMap::link_for_reads`]). A write links its
+//! bucket's sentinel first, so
+//! later operations on the bucket start right at it: claim the slot (one
+//! CAS), find its place from the parent's sentinel, link it by one CAS on
+//! its predecessor (a sentinel *reference* word, `node.rs`), then flag it
+//! `LINKED`. Another thread that finds the slot claimed does not wait for
+//! the claimer: it starts from the nearest linked ancestor instead.
+//!
+//! This file owns that protocol and nothing else; the CASes themselves are
+//! in `list.rs`.
+//!
+//! ## What this module must never do
+//! Wait for a claimer (it starts from an ancestor instead), link a sentinel
+//! of a level a pending shrink drops (`link_for_reads` skips while a shrink
+//! is pending; writes read the state that grace periods protect), or
+//! allocate directory memory on behalf of a read.
+
+use super::list::{link_sentinel, search, set_linked, try_claim_sentinel, Match};
+use super::node::{is_linked, sentinel_word, UNCLAIMED};
+use super::split_order::{bucket_of, parent_bucket, sentinel_so_key};
+use super::{RawEntry, RawMap};
+use crate::sync::{AtomicWord, Guard, Ordering};
+
+impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
+    /// After a read of `hash` started from an ancestor because the key's
+    /// bucket sentinel is not linked: links it, once per bucket (the walk
+    /// from the parent to its place was just made, so it is in cache).
+    ///
+    /// Only where one link does it and nothing is allocated: the bucket's
+    /// level must already be allocated (a read never allocates directory
+    /// memory; a new level is allocated by the first write into it, which
+    /// in a growing map comes right after the doubling) and its parent
+    /// linked. Skipped while a shrink is pending (the map is small then,
+    /// and a dropped level must not be linked again).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn link_for_reads(&self, hash: u64, guard: &Guard) {
+        let state = self.dir.state();
+        if state.shrink_pending() {
+            return;
+        }
+        let bucket = bucket_of(hash, state.log2());
+        let Some((slot, _)) = self.dir.slot(bucket, guard) else {
+            return; // level not allocated
+        };
+        if bucket == 0 || slot.load(Ordering::Acquire) != UNCLAIMED {
+            return; // linked, or being linked
+        }
+        let parent_linked = self
+            .dir
+            .slot(parent_bucket(bucket), guard)
+            .is_some_and(|(parent, _)| is_linked(parent.load(Ordering::Acquire)));
+        if parent_linked {
+            self.write_start(bucket, guard);
+        }
+    }
+
+    /// The start node for a write to `bucket`: its sentinel, linked first if
+    /// needed. If another thread has claimed the sentinel and is still
+    /// linking it, starts from the nearest linked ancestor instead of
+    /// waiting.
+    #[inline(always)]
+    pub(super) fn write_start<'g>(&'g self, bucket: usize, guard: &'g Guard) -> &'g AtomicWord {
+        if let Some((slot, _)) = self.dir.slot(bucket, guard) {
+            if is_linked(slot.load(Ordering::Acquire)) {
+                return slot;
+            }
+        }
+        self.link_bucket(bucket, guard)
+    }
+
+    /// [`RawMap::write_start`] when the sentinel is not linked yet: links
+    /// it (allocating its level if needed), or starts from an ancestor if
+    /// another thread is linking it.
+    #[cold]
+    #[inline(never)]
+    fn link_bucket<'g>(&'g self, bucket: usize, guard: &'g Guard) -> &'g AtomicWord {
+        let (slot, parity) = self.dir.slot_or_alloc(bucket, guard);
+        let w = slot.load(Ordering::Acquire);
+        if is_linked(w) {
+            return slot;
+        }
+        assert_ne!(bucket, 0, "bucket 0 is linked from birth");
+        if w != UNCLAIMED || !try_claim_sentinel(slot) {
+            return self.write_start(parent_bucket(bucket), guard);
+        }
+        // We own the claim: only we write the slot until it is reachable.
+        let parent = self.write_start(parent_bucket(bucket), guard);
+        let reference = sentinel_word(bucket, parity);
+        loop {
+            // SAFETY: `parent` is a linked sentinel of the current state,
+            // before `bucket`'s sentinel in split order.
+            let pos = unsafe {
+                search::<E, _>(
+                    parent,
+                    sentinel_so_key(bucket),
+                    &mut |_| Match::NotEqual,
+                    self,
+                    guard,
+                )
+            };
+            // SAFETY: we claimed `slot` above and have not linked it;
+            // `reference` names it with the parity read with it.
+            if unsafe { link_sentinel(&pos, slot, reference) }.is_ok() {
+                break;
+            }
+        }
+        set_linked(slot);
+        self.counters
+            .local()
+            .sentinels_linked
+            .fetch_add(1, Ordering::Relaxed);
+        slot
+    }
+}

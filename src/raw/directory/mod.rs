@@ -1,0 +1,381 @@
+//! The segmented bucket directory: where each bucket's sentinel lives, how
+//! many buckets are in use, and the grow / shrink state machine.
+//!
+//! Level 0 holds bucket 0; level `k >= 1` holds buckets `[2^(k-1), 2^k)`, so
+//! doubling the bucket count only adds a level and never moves a node. The
+//! sentinels *are* the level slots: one link word per bucket, no separate
+//! allocation, no stored `so_key` (it is `reverse_bits(bucket)`). Levels are
+//! allocated lazily by CAS; a level past the bucket count is retired only by
+//! a finished shrink, through the epoch.
+//!
+//! The directory owns the `state` word, the level arrays and the shrink's
+//! work distribution. It never walks the list and never changes a slot:
+//! linking and unlinking sentinels is the list's job (`list.rs`), driven by
+//! `buckets.rs` and `resize.rs`.
+//!
+//! ## Incarnations of a level
+//! A level word holds the level array's address with an incarnation parity
+//! in bit 0; a detached level keeps its parity (the word is just the bit),
+//! and the next array allocated for that level gets the other parity. A
+//! sentinel reference carries the parity of the level it was made for
+//! (`node.rs`), and [`Directory::follow`] refuses a reference whose level
+//! is detached or has the other parity (the walker restarts).
+//!
+//! One bit is enough: a thread pinned at time `t` sees at most one
+//! detachment of a level while it stays pinned. A detachment ends a shrink
+//! whose grace period has elapsed; only one shrink is pending at a time,
+//! and the next shrink's grace period cannot elapse while our thread is
+//! still pinned (it began after `t`). So every reference a pinned walker
+//! holds names either the current array or a detached one, never a newer
+//! array of the same parity, and a reachable sentinel it follows a
+//! reference to has had its linking CAS done (references to an array are
+//! only made by that CAS), so its successor is valid even before it is
+//! flagged `LINKED`.
+//!
+//! ## The state word
+//! `log2` (bits 0..6) is the published bucket count. A shrink publishes the
+//! smaller `log2` together with `from` (the old `log2`), the `PENDING` flag
+//! and a new shrink sequence number `seq`, then defers a closure that records
+//! `seq` in `grace_done`. Once it has, every operation that could have used
+//! the old bucket count has finished, so no operation uses a sentinel of a
+//! dropped level as a start or links one.
+//!
+//! The shrink's work distribution (chunks, the done prefix, helping, the
+//! end) is in `shrink.rs`.
+//!
+//! ## What this module must never do
+//! Wait: every loop here retries a CAS that failed because another thread
+//! moved the word. It never reads or writes a node.
+
+mod shrink;
+
+use shrink::{seq_tag, CANCELLED};
+
+use crate::raw::node::{is_linked, ref_bucket, ref_parity, LINKED, UNCLAIMED};
+use crate::raw::split_order::{bucket_of, level_len, level_of, parent_bucket};
+use crate::sync::{Arc, AtomicUsize, AtomicWord, Guard, Ordering, Word};
+
+/// Largest supported `log2` of the bucket count.
+pub(crate) const MAX_LOG2: u32 = if usize::BITS >= 64 { 40 } else { 28 };
+/// One level word per possible bit length of a bucket number, though only
+/// levels up to `MAX_LOG2` are ever allocated: `level_of` then needs no
+/// bounds check on the hot path.
+const LEVELS: usize = usize::BITS as usize + 1;
+
+const LOG2_MASK: usize = 0x3f;
+const FROM_SHIFT: u32 = 6;
+const PENDING: usize = 1 << 12;
+const SEQ_SHIFT: u32 = 16;
+const SEQ_MASK: usize = usize::MAX >> SEQ_SHIFT;
+
+/// Incarnation parity bit of a level word.
+const PARITY: usize = 1;
+
+/// A decoded state word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DirState(usize);
+
+impl DirState {
+    #[inline]
+    pub(crate) fn log2(self) -> u32 {
+        (self.0 & LOG2_MASK) as u32
+    }
+    #[inline]
+    pub(crate) fn shrink_pending(self) -> bool {
+        self.0 & PENDING != 0
+    }
+}
+
+pub(crate) struct Directory {
+    state: AtomicUsize,
+    /// Level arrays, each word an array address with its incarnation
+    /// parity in bit 0 (module docs).
+    levels: [AtomicWord; LEVELS],
+    /// The latest shrink `seq` whose grace period has elapsed, recorded by
+    /// the shrink's deferred closure; shared with it.
+    grace_done: Arc<AtomicUsize>,
+    /// Automatic shrinking never goes below this `log2` (raised by
+    /// `with_capacity` / `reserve`, lowered by `shrink_to_fit`).
+    floor_log2: AtomicUsize,
+    /// Next fresh chunk of the pending shrink to hand out, tagged with its
+    /// `seq` so a thread holding a stale state cannot claim work of a later
+    /// shrink; [`CANCELLED`] once growth cancelled it.
+    shrink_cursor: AtomicUsize,
+    /// Chunks of the pending shrink verified finished, in order (tagged).
+    shrink_done: AtomicUsize,
+    pub(crate) allocated_slots: AtomicUsize,
+    pub(crate) shrinks: AtomicUsize,
+}
+
+impl Directory {
+    /// A directory of `1 << log2` buckets whose bucket 0 sentinel is linked
+    /// as the head of an empty list.
+    pub(crate) fn new(log2: u32) -> Self {
+        let log2 = log2.min(MAX_LOG2);
+        let dir = Directory {
+            state: AtomicUsize::new(log2 as usize),
+            levels: core::array::from_fn(|_| AtomicWord::new(Word::from_bits(0))),
+            grace_done: Arc::new(AtomicUsize::new(0)),
+            floor_log2: AtomicUsize::new(log2 as usize),
+            shrink_cursor: AtomicUsize::new(0),
+            shrink_done: AtomicUsize::new(0),
+            allocated_slots: AtomicUsize::new(0),
+            shrinks: AtomicUsize::new(0),
+        };
+        // Bucket 0 is linked from birth: the head of an empty list.
+        let head = new_level(0);
+        head[0].store(crate::raw::node::END.or(LINKED), Ordering::Relaxed);
+        let head = Box::into_raw(head) as *const AtomicWord;
+        dir.levels[0].store(Word::from_ptr(head), Ordering::Relaxed);
+        dir.allocated_slots.store(1, Ordering::Relaxed);
+        dir
+    }
+
+    #[inline]
+    pub(crate) fn state(&self) -> DirState {
+        DirState(self.state.load(Ordering::Acquire))
+    }
+
+    /// The head of the list (bucket 0's sentinel), always linked.
+    #[inline]
+    pub(crate) fn head<'g>(&'g self, _guard: &'g Guard) -> &'g AtomicWord {
+        let base: *const AtomicWord = self.levels[0].load(Ordering::Relaxed).ptr(PARITY);
+        // SAFETY: level 0 is allocated in `new` and only freed in `Drop`.
+        unsafe { &*base }
+    }
+
+    /// The level array of `level` and its parity, if allocated.
+    #[inline]
+    fn level(&self, level: usize) -> (Option<*const AtomicWord>, usize) {
+        let w = self.levels[level].load(Ordering::Acquire);
+        let base: *const AtomicWord = w.ptr(PARITY);
+        ((!base.is_null()).then_some(base), w.bits() & PARITY)
+    }
+
+    /// The slot of `bucket` and its level's parity, if its level is
+    /// allocated.
+    #[inline]
+    pub(crate) fn slot<'g>(
+        &'g self,
+        bucket: usize,
+        _guard: &'g Guard,
+    ) -> Option<(&'g AtomicWord, usize)> {
+        let (level, idx) = level_of(bucket);
+        let (base, parity) = self.level(level);
+        // SAFETY: a non-null level word points at `level_len(level)` slots
+        // (`idx` is in range by `level_of`); a level is retired through the
+        // epoch after its word is cleared, and we are pinned by `_guard`.
+        base.map(|base| (unsafe { &*base.add(idx) }, parity))
+    }
+
+    /// The sentinel a reference word names, if that incarnation of its
+    /// level is still installed (else the caller must restart its walk).
+    #[inline]
+    pub(crate) fn follow<'g>(
+        &'g self,
+        reference: Word,
+        _guard: &'g Guard,
+    ) -> Option<&'g AtomicWord> {
+        let (level, idx) = level_of(ref_bucket(reference));
+        let w = self.levels[level].load(Ordering::Acquire);
+        if w.bits() & PARITY != ref_parity(reference) {
+            return None;
+        }
+        let base: *const AtomicWord = w.ptr(PARITY);
+        if base.is_null() {
+            return None;
+        }
+        // SAFETY: as in `slot`.
+        Some(unsafe { &*base.add(idx) })
+    }
+
+    /// The slot of `bucket` and its parity, allocating its level if needed.
+    pub(crate) fn slot_or_alloc<'g>(
+        &'g self,
+        bucket: usize,
+        guard: &'g Guard,
+    ) -> (&'g AtomicWord, usize) {
+        if let Some(found) = self.slot(bucket, guard) {
+            return found;
+        }
+        let (level, _) = level_of(bucket);
+        let current = self.levels[level].load(Ordering::Acquire);
+        if current.bits() & !PARITY == 0 {
+            let fresh = Box::into_raw(new_level(level)) as *const AtomicWord;
+            let parity = (current.bits() & PARITY) ^ PARITY;
+            let installed = Word::from_ptr(fresh).or(parity);
+            match self.levels[level].compare_exchange(
+                current,
+                installed,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    self.allocated_slots
+                        .fetch_add(level_len(level), Ordering::Relaxed);
+                }
+                Err(_) => {
+                    // SAFETY: `fresh` lost the race and was never shared.
+                    unsafe { free_level(fresh, level) };
+                }
+            }
+        }
+        self.slot(bucket, guard).expect("level was just installed")
+    }
+
+    /// The word a read of `hash` starts from: the successor word of its
+    /// bucket's sentinel if that is linked, else of the nearest linked
+    /// ancestor's; and whether it is the bucket's own. Never allocates or
+    /// links.
+    #[inline(always)]
+    pub(crate) fn read_start(&self, hash: u64, guard: &Guard) -> (Word, bool) {
+        let bucket = bucket_of(hash, self.state().log2());
+        if let Some((slot, _)) = self.slot(bucket, guard) {
+            let w = slot.load(Ordering::Acquire);
+            if is_linked(w) {
+                return (w, true);
+            }
+        }
+        (self.ancestor_start(bucket, guard), false)
+    }
+
+    /// [`Directory::read_start`] when the bucket's own sentinel is not
+    /// linked: the nearest linked ancestor's successor word.
+    #[cold]
+    #[inline(never)]
+    fn ancestor_start(&self, mut bucket: usize, guard: &Guard) -> Word {
+        loop {
+            bucket = parent_bucket(bucket); // bucket 0 is always linked
+            if let Some((slot, _)) = self.slot(bucket, guard) {
+                let w = slot.load(Ordering::Acquire);
+                if is_linked(w) {
+                    return w;
+                }
+            }
+        }
+    }
+
+    /// Raises the bucket count to at least `1 << log2`. Cancels a pending
+    /// shrink none of whose chunks has been claimed; skipped (returns false)
+    /// while a shrink is being carried out. Never waits.
+    pub(crate) fn try_grow_to(&self, log2: u32) -> bool {
+        let log2 = log2.min(MAX_LOG2);
+        let mut cur = self.state();
+        loop {
+            if cur.log2() >= log2 {
+                return false;
+            }
+            let new = if cur.shrink_pending() {
+                // Cancel: take every chunk at once, if none was taken yet.
+                let tag = seq_tag(cur.seq());
+                if self
+                    .shrink_cursor
+                    .compare_exchange(tag, tag | CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
+                {
+                    return false; // chunks are being unlinked: let them finish
+                }
+                // Nobody else can move the state now: no chunk can be taken,
+                // so the shrink can neither finish nor be cancelled twice.
+                (cur.0 & !(LOG2_MASK | (LOG2_MASK << FROM_SHIFT) | PENDING))
+                    | log2.max(cur.shrink_from()) as usize
+            } else {
+                (cur.0 & !LOG2_MASK) | log2 as usize
+            };
+            match self
+                .state
+                .compare_exchange(cur.0, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return true,
+                Err(actual) => {
+                    debug_assert!(
+                        !cur.shrink_pending(),
+                        "state moved under a cancelled shrink"
+                    );
+                    cur = DirState(actual);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn floor_log2(&self) -> u32 {
+        self.floor_log2.load(Ordering::Relaxed) as u32
+    }
+
+    pub(crate) fn set_floor_log2(&self, log2: u32) {
+        self.floor_log2
+            .store(log2.min(MAX_LOG2) as usize, Ordering::Relaxed);
+    }
+
+    pub(crate) fn raise_floor_log2(&self, log2: u32) {
+        self.floor_log2
+            .fetch_max(log2.min(MAX_LOG2) as usize, Ordering::Relaxed);
+    }
+
+    /// Bytes held by allocated level arrays.
+    pub(crate) fn slot_bytes(&self) -> usize {
+        self.allocated_slots.load(Ordering::Relaxed) * core::mem::size_of::<AtomicWord>()
+    }
+
+    /// Number of slots allocated.
+    pub(crate) fn allocated_slots(&self) -> usize {
+        self.allocated_slots.load(Ordering::Relaxed)
+    }
+
+    /// Resets every slot to unclaimed and the head to an empty list
+    /// (exclusive access: the list's nodes were taken out, see
+    /// `RawMap::take_all`).
+    pub(crate) fn reset_slots(&mut self) {
+        for (level, word) in self.levels.iter_mut().enumerate() {
+            let base: *const AtomicWord = word.get_mut().ptr(PARITY);
+            if base.is_null() {
+                continue;
+            }
+            for idx in 0..level_len(level) {
+                // SAFETY: `&mut self`; an installed level has `level_len`
+                // slots.
+                unsafe { &*base.add(idx) }.store(UNCLAIMED, Ordering::Relaxed);
+            }
+        }
+        // SAFETY: exclusive access; nothing is retired through it.
+        let guard = unsafe { crate::sync::unprotected() };
+        self.head(guard)
+            .store(crate::raw::node::END.or(LINKED), Ordering::Relaxed);
+    }
+}
+
+/// A fresh level array of unclaimed slots.
+fn new_level(level: usize) -> Box<[AtomicWord]> {
+    (0..level_len(level))
+        .map(|_| AtomicWord::new(UNCLAIMED))
+        .collect()
+}
+
+/// Frees a level array.
+///
+/// # Safety
+/// `base` came from a `Box<[AtomicWord]>` of `level_len(level)` slots, is no
+/// longer reachable, and no thread holds a reference into it.
+unsafe fn free_level(base: *const AtomicWord, level: usize) {
+    let len = level_len(level);
+    // SAFETY: per the contract, this is the original boxed slice.
+    drop(unsafe {
+        Box::from_raw(core::ptr::slice_from_raw_parts_mut(
+            base as *mut AtomicWord,
+            len,
+        ))
+    });
+}
+
+impl Drop for Directory {
+    fn drop(&mut self) {
+        for (level, word) in self.levels.iter_mut().enumerate() {
+            let base: *const AtomicWord = word.get_mut().ptr(PARITY);
+            if !base.is_null() {
+                // SAFETY: `&mut self`: no other thread can reach the
+                // directory; retired levels were detached before retiring.
+                unsafe { free_level(base, level) };
+            }
+        }
+    }
+}

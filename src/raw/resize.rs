@@ -1,0 +1,357 @@
+//! Resize policy and the work that carries resizes out: when to grow and
+//! when to shrink, helping a pending shrink unlink its sentinels, and the
+//! compaction walk (explicit, and bounded on the write path).
+//!
+//! Growth only publishes a larger bucket count (the directory adds levels
+//! lazily; sentinels are linked by the first write to their bucket). A
+//! shrink publishes a smaller count, waits for a grace period without
+//! blocking, then every write helps with one chunk of the dropped levels'
+//! sentinels (`directory.rs` explains the protocol and why a preempted
+//! helper cannot hold it up).
+//!
+//! ## What this module must never do
+//! Wait: every step here is a try-step that an operation skips when
+//! another thread holds it or its time has not come.
+
+use super::directory::{self, DirState};
+use super::list::{mark_sentinel, search_hinted, set_unlinked, sweep, Match};
+use super::node::is_linked;
+use super::split_order::{parent_bucket, sentinel_so_key};
+use super::{CountDead, RawEntry, RawMap, DEFAULT_MIN_LOG2};
+use crate::sync::{pin, AtomicUsize, Guard, Ordering};
+
+/// Grow/shrink checks read every counter stripe, so they run on one insert
+/// (or remove) in `CHECK_EVERY` per stripe once the map is not tiny.
+#[cfg(not(loom))]
+const CHECK_EVERY: usize = 8;
+#[cfg(loom)]
+const CHECK_EVERY: usize = 1;
+const _: () = assert!(CHECK_EVERY.is_power_of_two());
+
+/// Whether `n` is a multiple of `every`, a power of two. A function rather
+/// than `n % CHECK_EVERY` or an inline mask: under loom `CHECK_EVERY` is 1,
+/// and clippy rejects both a modulo by one and a mask with zero.
+#[inline]
+fn multiple_of_pow2(n: usize, every: usize) -> bool {
+    n & (every - 1) == 0
+}
+const ALWAYS_CHECK_BELOW_LOG2: u32 = 6;
+
+/// Every `SWEEP_EVERY` removes (per stripe), for entry types that can die,
+/// the remover also sweeps a bounded stretch of the list.
+const SWEEP_EVERY: usize = 256;
+/// Nodes one bounded write-path sweep visits.
+const SWEEP_BUDGET: usize = 128;
+
+/// Raises a high-water mark. Read first: the mark is shared by all
+/// threads, and an RMW on every check would bounce its cache line.
+#[inline]
+fn raise_to(mark: &AtomicUsize, value: usize) {
+    if value > mark.load(Ordering::Relaxed) {
+        mark.fetch_max(value, Ordering::Relaxed);
+    }
+}
+
+/// Entries `1 << log2` buckets hold at `load_factor` (saturating).
+#[inline]
+fn threshold(log2: u32, load_factor: usize) -> usize {
+    (1usize << log2).saturating_mul(load_factor)
+}
+
+/// Smallest `log2` whose bucket count holds `len` entries at `load_factor`
+/// (at most `usize::BITS - 1`; callers cap it).
+fn log2_for(len: usize, load_factor: usize) -> u32 {
+    let buckets = len.div_ceil(load_factor.max(1)).max(1);
+    buckets
+        .checked_next_power_of_two()
+        .map_or(usize::BITS - 1, usize::trailing_zeros)
+}
+
+impl<E, C> RawMap<E, C> {
+    /// The `log2` needed to hold `capacity` entries without growing.
+    ///
+    /// # Panics
+    /// If that needs more than `2^MAX_LOG2` buckets ("capacity overflow",
+    /// as std's `HashMap` says), rather than failing an enormous directory
+    /// allocation later.
+    pub(crate) fn log2_for_capacity(capacity: usize, load_factor: usize) -> u32 {
+        let log2 = log2_for(capacity, load_factor);
+        assert!(log2 <= directory::MAX_LOG2, "capacity overflow");
+        log2.max(DEFAULT_MIN_LOG2)
+    }
+
+    /// Entries the current bucket count holds before the next growth.
+    pub(crate) fn capacity(&self) -> usize {
+        threshold(self.dir.state().log2(), self.load_factor)
+    }
+
+    /// Lets automatic shrinking go down to `1 << log2` buckets again (for
+    /// maps pre-sized for a bulk build, which promise nothing about later).
+    pub(crate) fn lower_shrink_floor(&self, log2: u32) {
+        self.dir.set_floor_log2(log2);
+    }
+}
+
+impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
+    /// Sampled growth check after an insert (`n`: this stripe's insert count).
+    pub(super) fn after_insert(&self, n: usize, state: DirState, guard: &Guard) {
+        if !multiple_of_pow2(n, CHECK_EVERY) && state.log2() >= ALWAYS_CHECK_BELOW_LOG2 {
+            return;
+        }
+        let len = self.counters.len();
+        raise_to(&self.peak_len, len);
+        if len > threshold(state.log2(), self.load_factor)
+            && (!E::CAN_DIE || self.purge_before_grow(guard))
+        {
+            let want = log2_for(len, self.load_factor);
+            if !self.dir.try_grow_to(want) {
+                let now = self.dir.state();
+                if now.log2() < want {
+                    // A shrink whose chunks are being unlinked was in the
+                    // way: help it end, redoing a chunk another thread
+                    // claimed if none is left, or ending it for a preempted
+                    // ender (directory.rs), then grow. (It may also have
+                    // ended just now: grow then.)
+                    if now.shrink_pending() {
+                        self.help_shrink_work(now, true, guard);
+                    }
+                    self.dir.try_grow_to(want);
+                }
+            }
+        }
+        if multiple_of_pow2(n, CHECK_EVERY * 8) {
+            raise_to(&self.peak_bytes, self.heap_bytes());
+        }
+    }
+
+    /// For entry types that can die, growth is due: first purge dead entries
+    /// with one full walk (one thread at a time; the others skip growth this
+    /// time and let that thread decide). Returns whether to grow anyway: yes
+    /// if the map is still over three quarters of its threshold, so each walk
+    /// either purges a quarter of the threshold or is followed by a doubling
+    /// (amortized O(1) per insert).
+    fn purge_before_grow(&self, guard: &Guard) -> bool {
+        if self
+            .purging
+            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        self.sweep_counting_dead(guard);
+        self.purging.store(0, Ordering::Release);
+        let threshold = threshold(self.dir.state().log2(), self.load_factor);
+        self.counters.len().saturating_mul(4) > threshold.saturating_mul(3)
+    }
+
+    /// One full walk from the head (see `sweep`) that returns how many dead
+    /// entries this walk marked itself.
+    fn sweep_counting_dead(&self, guard: &Guard) -> usize {
+        let hooks = CountDead {
+            map: self,
+            dead: core::cell::Cell::new(0),
+        };
+        // SAFETY: the head is never marked; nodes are `Node<E>`.
+        unsafe { sweep::<E, _>(self.dir.head(guard), usize::MAX, &hooks, guard) };
+        hooks.dead.get()
+    }
+
+    /// Sampled shrink check after a remove (`n`: this stripe's remove count),
+    /// plus a bounded sweep now and then for entries that can die.
+    pub(super) fn after_remove(&self, n: usize, guard: &Guard) {
+        if E::CAN_DIE && n % SWEEP_EVERY == 0 {
+            self.sweep_some(guard);
+        }
+        let state = self.dir.state();
+        if !multiple_of_pow2(n, CHECK_EVERY) && state.log2() >= ALWAYS_CHECK_BELOW_LOG2 {
+            return;
+        }
+        self.maybe_begin_shrink(state, self.dir.floor_log2(), guard);
+    }
+
+    /// Starts a shrink if the map holds under a quarter of its capacity.
+    /// The target leaves it half full, so growth and shrink cannot flap.
+    /// The thread that starts one also flushes its retire batch: the map is
+    /// emptying, and its garbage should go back now.
+    fn maybe_begin_shrink(&self, state: DirState, floor: u32, guard: &Guard) -> bool {
+        if state.shrink_pending() || state.log2() <= floor {
+            return false;
+        }
+        let len = self.counters.len();
+        if len >= threshold(state.log2(), self.load_factor) / 4 {
+            return false;
+        }
+        let target = log2_for(len.saturating_mul(2), self.load_factor).max(floor);
+        let begun = target < state.log2() && self.dir.try_begin_shrink(state, target, guard);
+        if begun {
+            self.flush_local_batch(guard);
+        }
+        begun
+    }
+
+    /// Does one fresh chunk of a pending shrink whose grace period has
+    /// elapsed. Never waits. Returns true if it did any work.
+    #[inline]
+    pub(super) fn help_pending_shrink(&self, state: DirState, guard: &Guard) -> bool {
+        state.shrink_pending() && self.help_shrink_work(state, false, guard)
+    }
+
+    /// Does one chunk of a pending shrink whose grace period has elapsed: a
+    /// fresh one, or (with `redo_claimed`, once none is left) the first
+    /// unfinished one, which another thread claimed. Never waits. Returns
+    /// true if it did any work.
+    fn help_shrink_work(&self, state: DirState, redo_claimed: bool, guard: &Guard) -> bool {
+        if !state.shrink_pending() {
+            return false;
+        }
+        let Some(work) = self.dir.try_take_shrink_work(redo_claimed) else {
+            // Every chunk finished, but whoever finished the last one has
+            // not ended the shrink yet: end it for them.
+            return redo_claimed && self.dir.help_end_shrink(guard);
+        };
+        let new_mask = (1usize << work.to) - 1;
+        for bucket in work.buckets.clone() {
+            let Some(slot) = work.slot(bucket, guard) else {
+                break; // level never allocated
+            };
+            // After the grace period no operation uses this sentinel as a
+            // start or links it, and growth is held off until the shrink
+            // ends, so it is an ordinary node to delete: mark, then unlink
+            // by a search from its bucket's sentinel in the smaller
+            // directory. Redoing this for a sentinel another thread is on
+            // is harmless (directory.rs).
+            if !mark_sentinel(slot) {
+                continue; // never linked, or already unlinked
+            }
+            let start = self.write_start(bucket & new_mask, guard);
+            // The parent sentinel, if it is in a dropped level too, is
+            // usually still linked (chunks go top level first), with only
+            // data nodes between it and `slot`: start there if it still is.
+            // Only a linked parent may serve: a sentinel that is not linked
+            // is not in the list (or is being linked by someone else).
+            let hint = match parent_bucket(bucket) {
+                p if p > new_mask => self
+                    .dir
+                    .slot(p, guard)
+                    .map(|(parent, _)| parent)
+                    .filter(|parent| is_linked(parent.load(Ordering::Acquire)))
+                    .unwrap_or(start),
+                _ => start,
+            };
+            // SAFETY: `start` is a sentinel of a level that stays; `hint` is
+            // a linked sentinel between `start` and `slot` in split order.
+            // The search passes `slot`'s key and unlinks the marked slot.
+            unsafe {
+                search_hinted::<E, _>(
+                    hint,
+                    start,
+                    sentinel_so_key(bucket),
+                    &mut |_| Match::NotEqual,
+                    self,
+                    guard,
+                )
+            };
+            // The search passed the place of `slot`'s key with an unmarked
+            // predecessor: `slot` is no longer linked.
+            if set_unlinked(slot) {
+                self.counters
+                    .local()
+                    .sentinels_unlinked
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.dir.advance_shrink(work, guard);
+        true
+    }
+
+    /// Grows so that `additional` more entries fit, and keeps automatic
+    /// shrinking from undoing it.
+    pub(crate) fn reserve(&self, additional: usize) {
+        let want = Self::log2_for_capacity(self.len().saturating_add(additional), self.load_factor);
+        self.dir.raise_floor_log2(want);
+        self.dir.try_grow_to(want);
+    }
+
+    /// One bounded stretch of the compaction walk, from the next bucket in
+    /// round-robin order.
+    pub(crate) fn sweep_some(&self, guard: &Guard) {
+        let state = self.dir.state();
+        let bucket =
+            self.sweep_cursor.fetch_add(1, Ordering::Relaxed) & ((1usize << state.log2()) - 1);
+        let start = self.write_start(bucket, guard);
+        // SAFETY: a bucket start of the current state; nodes are `Node<E>`.
+        unsafe { sweep::<E, _>(start, SWEEP_BUDGET, self, guard) };
+    }
+
+    /// The full compaction walk: finishes what it can of a pending shrink,
+    /// unlinks every marked node, dead entry and stray sentinel in one pass
+    /// from the head, flushes the retire batches, and starts a shrink if the
+    /// map is under its low watermark. Lock-free: concurrent operations
+    /// proceed meanwhile. Returns the number of dead entries this walk
+    /// purged (entries other threads purged meanwhile are not counted;
+    /// always 0 for strong keys).
+    pub(crate) fn compact(&self, guard: &Guard) -> usize {
+        while self.help_shrink_work(self.dir.state(), true, guard) {}
+        let dead = self.sweep_counting_dead(guard);
+        self.compactions.fetch_add(1, Ordering::Relaxed);
+        self.flush_batches(guard);
+        self.maybe_begin_shrink(self.dir.state(), self.dir.floor_log2(), guard);
+        dead
+    }
+
+    /// Compacts, lowers the shrink floor to the default, and shrinks the
+    /// directory as far as the contents allow. Pushes the epoch along to end
+    /// the grace period, but gives up after a bounded number of tries
+    /// (a thread pinned for long holds it) and leaves the shrink pending, to
+    /// be finished by later writes.
+    pub(crate) fn shrink_to_fit(&self) {
+        self.dir.set_floor_log2(DEFAULT_MIN_LOG2);
+        {
+            let guard = pin();
+            self.compact(&guard);
+        }
+        for _ in 0..64 {
+            let state = self.dir.state();
+            if !state.shrink_pending() {
+                let guard = pin();
+                if !self.maybe_begin_shrink(state, DEFAULT_MIN_LOG2, &guard) {
+                    return;
+                }
+                continue;
+            }
+            // Free what is queued first: a compaction that emptied a big
+            // map (a purge of dead keys, a clear) queues many deferred frees
+            // ahead of the shrink's grace closure.
+            self.reclaim();
+            let guard = pin();
+            while self.help_shrink_work(self.dir.state(), true, &guard) {}
+        }
+    }
+
+    /// Advances a pending shrink by one chunk if its grace period is over.
+    /// Returns true if it did any work.
+    pub(crate) fn help_shrink(&self, guard: &Guard) -> bool {
+        self.help_pending_shrink(self.dir.state(), guard)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log2_for_never_overflows() {
+        assert_eq!(log2_for(0, 1), 0);
+        assert_eq!(log2_for(1, 1), 0);
+        assert_eq!(log2_for(3, 1), 2);
+        assert_eq!(log2_for(5, 2), 2);
+        assert_eq!(log2_for(usize::MAX, 1), usize::BITS - 1);
+        assert_eq!(threshold(40, usize::MAX), usize::MAX);
+    }
+
+    #[test]
+    #[should_panic(expected = "capacity overflow")]
+    fn huge_capacity_panics_with_a_clear_message() {
+        RawMap::<u64>::log2_for_capacity(usize::MAX, 1);
+    }
+}
