@@ -16,6 +16,9 @@
 use std::collections::HashMap;
 use std::hint::black_box;
 
+#[path = "support/cli.rs"]
+mod cli;
+
 type H = foldhash::fast::FixedState;
 
 fn hasher() -> H {
@@ -131,7 +134,7 @@ fn run<M: P>(op: &str, n: u64, ops: u64) {
                 m.del(key(2 * i));
             }
         }
-        other => panic!("unknown op {other}"),
+        other => unreachable!("mode checked in main: {other}"),
     }
     black_box(&m);
     // Not dropped: teardown would be counted against the op (and differs
@@ -139,28 +142,27 @@ fn run<M: P>(op: &str, n: u64, ops: u64) {
     std::mem::forget(m);
 }
 
+const USAGE: &str = "profile_ops [MAP-OP] [--n ENTRIES] [--ops OPERATIONS]\n  \
+MAP: split | std | papaya; OP: get-hit | get-miss | insert | remove | churn | setup";
+
+const MAPS: [&str; 3] = ["split", "std", "papaya"];
+const OPS: [&str; 6] = ["get-hit", "get-miss", "insert", "remove", "churn", "setup"];
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mode = args
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "split-get-hit".into());
-    let mut n = 131_072;
-    let mut ops = 1_000_000;
-    let mut i = 1;
-    while i + 1 < args.len() {
-        match args[i].as_str() {
-            "--n" => n = args[i + 1].parse().expect("--n N"),
-            "--ops" => ops = args[i + 1].parse().expect("--ops N"),
-            other => panic!("unknown flag {other}"),
-        }
-        i += 2;
-    }
-    let (map, op) = mode.split_once('-').expect("mode is MAP-OP");
+    let mut args = cli::Args::parse(USAGE);
+    let mode = args.positional().unwrap_or_else(|| "split-get-hit".into());
+    let n: u64 = args.value_or("--n", 131_072);
+    let ops: u64 = args.value_or("--ops", 1_000_000);
+    let Some((map, op)) = mode
+        .split_once('-')
+        .filter(|(map, op)| MAPS.contains(map) && OPS.contains(op))
+    else {
+        args.fail(format_args!("unknown mode {mode:?}"))
+    };
+    args.finish();
     match map {
         "split" => run::<splitmap::SplitMap<u64, u64, H>>(op, n, ops),
         "std" => run::<HashMap<u64, u64, H>>(op, n, ops),
-        "papaya" => run::<papaya::HashMap<u64, u64, H>>(op, n, ops),
-        other => panic!("unknown map {other}"),
+        _ => run::<papaya::HashMap<u64, u64, H>>(op, n, ops),
     }
 }

@@ -172,12 +172,18 @@
 //!
 //! # Type bounds
 //! Exactly what each group of methods needs, and why:
-//! - **Reads** (`get`, `get_with`, `contains_key`, `pin`, `snapshot`,
-//!   iteration, `Debug`, `PartialEq`): `K: Hash + Eq` (plus `K: Borrow<Q>`
-//!   for a borrowed key) and `S: BuildHasher`. `get` and `get_key_value`
-//!   also need `Clone` on what they clone.
+//! - **Walks and handles** (`pin`, `snapshot`, iteration, `len`, `stats`,
+//!   `Debug`): `K: Hash + Eq` and `S: BuildHasher`; a walk never unlinks
+//!   anything.
+//! - **Lookups** (`get`, `get_with`, `get_key_value`, `contains_key`, the
+//!   same on [`MapRef`], and `PartialEq`): additionally `K: Send + 'static`
+//!   and `V: Send + 'static`, as for writes. The first lookup to reach a
+//!   bucket whose sentinel is not linked yet links it, and that search
+//!   unlinks and retires deleted nodes on its way, which the epoch may drop
+//!   on another thread. `get` and `get_key_value` also need `Clone` on what
+//!   they clone.
 //! - **Writes** (`insert`, `remove`, `update`, `compute`, `retain`, ...):
-//!   additionally `K: Send + 'static` and `V: Send + 'static`: a removed or
+//!   `K: Send + 'static` and `V: Send + 'static`: a removed or
 //!   replaced entry is dropped later by whichever thread runs the epoch's
 //!   deferred destructor, possibly after the map itself is gone. `update`
 //!   and `remove_entry` also need `K: Clone` (a replacement node carries its
