@@ -112,7 +112,7 @@
 //! | `for (k, v) in m.lock().unwrap().iter()` | `for (k, v) in m.snapshot().iter()` |
 //! | a loop of lookups under one lock | `let m = map.pin();` then `m.get(&k)` → `&V` |
 //! | `m.lock().unwrap().len()` | `m.len()` |
-//! | `m.get_mut().unwrap().get_mut(&k)` (exclusive) | `m.pin().get(&k)` + interior mutability (see Recipes) |
+//! | `m.get_mut().unwrap().get_mut(&k)` (exclusive) | `m.get_mut(&k)` on `&mut SplitMap` (also `iter_mut`, `values_mut`) |
 //! | `m.lock().unwrap().shrink_to_fit()` | `m.shrink_to_fit()` (rarely needed: memory comes back by itself) |
 //!
 //! `tests/port_mutex_hashmap.rs` ports a service (a request registry whose
@@ -129,9 +129,12 @@
 //! the value when you remove it (the take-on-remove recipe below), or call
 //! [`SplitMap::reclaim`] after removing.
 //!
-//! There is no `Index` and no `get_mut` on a shared map: handing out `&mut V`
-//! into a shared map is impossible without a lock. Mutate through `update` /
-//! `compute`, or store atomics or a `Mutex<T>` as values.
+//! There is no `Index` and no `get_mut` on a *shared* map: handing out
+//! `&mut V` into a shared map is impossible without a lock. Mutate through
+//! `update` / `compute`, or store atomics or a `Mutex<T>` as values. With
+//! the map owned or borrowed mutably (`&mut SplitMap`: set-up, teardown,
+//! between phases), [`SplitMap::get_mut`], [`SplitMap::iter_mut`] and
+//! [`SplitMap::values_mut`] change values in place.
 //!
 //! # Recipes
 //! - **Big values read often**: store `Arc<V>`; a reader clones the `Arc`
@@ -214,6 +217,7 @@ struct ReadmeDoctests;
 
 mod cache;
 mod entry;
+mod exclusive;
 mod guarded;
 mod map;
 mod map_traits;
@@ -231,6 +235,7 @@ mod weak;
 pub use cache::{
     CacheBuilder, CacheStats, Clock, CoarseClock, MockClock, RemovalCause, SplitCache, StdClock,
 };
+pub use exclusive::IterMut;
 pub use guarded::Guarded;
 pub use map::SplitMap;
 pub use map_traits::IntoIter;

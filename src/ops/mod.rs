@@ -19,8 +19,8 @@
 pub(crate) mod keys;
 
 use crate::raw::node::Node;
-pub(crate) use crate::raw::RawIter;
 use crate::raw::{Action, Outcome, RawMap, DEFAULT_LOAD_FACTOR, DEFAULT_MIN_LOG2};
+pub(crate) use crate::raw::{RawIter, RawIterMut};
 use crate::stats::MapStats;
 use crate::sync::{pin, Guard};
 use core::cell::RefCell;
@@ -131,6 +131,20 @@ impl<E: Entry, S, C> Core<E, S, C> {
     #[inline]
     pub(crate) fn iter<'g>(&'g self, guard: &'g Guard) -> RawIter<'g, E> {
         self.raw.iter(guard)
+    }
+}
+
+/// Exclusive access (`&mut`): no reader can exist, so entries may change
+/// in place; nothing is unlinked or retired.
+impl<E: Entry, S, C> Core<E, S, C> {
+    /// The entry `probe` matches, mutably.
+    pub(crate) fn get_mut(&mut self, hash: u64, probe: &mut impl Probe<E>) -> Option<&mut E> {
+        self.raw.get_mut(hash, &mut |e| probe.probe(e))
+    }
+
+    /// Live entries in split order, mutably.
+    pub(crate) fn iter_mut(&mut self) -> RawIterMut<'_, E> {
+        self.raw.iter_mut()
     }
 }
 

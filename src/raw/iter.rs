@@ -1,14 +1,18 @@
 //! `RawIter`: the iteration walk over the whole list (snapshots, `retain`,
-//! teardown-free reads of every entry).
+//! teardown-free reads of every entry); `RawIterMut`: the same walk over a
+//! map borrowed exclusively, handing out `&mut` entries (`get_mut`,
+//! `iter_mut`).
 //!
 //! Guarantees (DESIGN.md §1): never a key twice, every key present for the
 //! whole walk, never blocks writers or waits for a resize. It reads only;
-//! it never unlinks, marks or links anything (`list.rs` owns every write).
+//! it never unlinks, marks or links anything (`list.rs` owns every write),
+//! and `RawIterMut` writes only inside entries, never to a link word.
 
 use crate::raw::directory::Directory;
 use crate::raw::list::RawEntry;
 use crate::raw::node::{is_end, is_marked, is_ref, ref_so_key, succ_node, Link, Node};
-use crate::sync::{Guard, Ordering, Word};
+use crate::sync::{unprotected, Guard, Ordering, Word};
+use core::marker::PhantomData;
 
 /// A forward walk over the whole list yielding each live data node once.
 ///
@@ -91,5 +95,154 @@ impl<'g, E: RawEntry> Iterator for RawIter<'g, E> {
             self.run_yielded.push(entry);
             return Some((link, entry));
         }
+    }
+}
+
+/// A walk over the live data nodes of a map borrowed exclusively
+/// (`&mut RawMap`), handing out `&mut` entries.
+///
+/// With the map borrowed mutably no other thread can reach its list: no
+/// operation is in flight, so at most one unmarked node per key exists and
+/// no node is unlinked or freed under the walk. Marked nodes still linked
+/// (a remover that lost its unlinking CAS leaves one for the next search)
+/// are skipped. It stops at the end of the list or before the first node
+/// or sentinel whose `so_key` is above `until`.
+pub(crate) struct RawIterMut<'a, E> {
+    dir: &'a Directory,
+    next: Word,
+    until: u64,
+    _entries: PhantomData<&'a mut E>,
+}
+
+impl<'a, E> RawIterMut<'a, E> {
+    /// # Safety
+    /// `dir` is the directory of a map whose data nodes are `Node<E>`, that
+    /// map is borrowed exclusively for `'a`, and `start` is a word read from
+    /// its list (its head, or a linked sentinel).
+    pub(crate) unsafe fn new(dir: &'a Directory, start: Word, until: u64) -> Self {
+        RawIterMut {
+            dir,
+            next: start,
+            until,
+            _entries: PhantomData,
+        }
+    }
+}
+
+impl<'a, E> Iterator for RawIterMut<'a, E> {
+    /// The node's `so_key` and its entry.
+    type Item = (u64, &'a mut E);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // SAFETY: exclusive access (constructor's contract): nothing is
+        // retired or freed while `'a` lasts, so no epoch protection is
+        // needed.
+        let guard = unsafe { unprotected() };
+        loop {
+            if is_ref(self.next) {
+                if is_end(self.next) || ref_so_key(self.next) > self.until {
+                    return None;
+                }
+                let slot = self
+                    .dir
+                    .follow(self.next, guard)
+                    .expect("a linked sentinel's level is installed");
+                self.next = slot.load(Ordering::Relaxed);
+                continue;
+            }
+            let node = succ_node::<E>(self.next) as *mut Node<E>;
+            // SAFETY: a linked node of this map, live for `'a` (exclusive
+            // access); the header is read through the node pointer, and no
+            // `&mut` to it is ever handed out.
+            let (so_key, next) = unsafe {
+                let link = &(*node).link;
+                (link.so_key, link.next.load(Ordering::Relaxed))
+            };
+            if so_key > self.until {
+                return None;
+            }
+            self.next = next;
+            if is_marked(next) {
+                continue;
+            }
+            // SAFETY: the pointer in the word was made from the node's
+            // allocation (write provenance); the map is borrowed exclusively
+            // for `'a`, each node is visited once (keys only grow along the
+            // list), and the header, which the walk keeps reading, is a
+            // different field: this is the only reference to the entry.
+            let entry = unsafe { &mut (*node).entry };
+            return Some((so_key, entry));
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::super::list::try_mark;
+    use super::super::{Action, Match, RawEntry, RawMap};
+    use crate::sync::{pin, Guard, Ordering};
+
+    struct Pair {
+        key: u64,
+        value: u64,
+    }
+
+    impl RawEntry for Pair {
+        type Ctx = ();
+
+        fn same_key(&self, other: &Self) -> bool {
+            self.key == other.key
+        }
+    }
+
+    fn key_is(key: u64) -> impl FnMut(&Pair) -> Match {
+        move |e| {
+            if e.key == key {
+                Match::Equal
+            } else {
+                Match::NotEqual
+            }
+        }
+    }
+
+    fn insert(map: &RawMap<Pair>, key: u64, hash: u64, guard: &Guard) {
+        let mut entry = Some(Pair { key, value: key });
+        let mut matcher = key_is(key);
+        map.compute(
+            hash,
+            &mut |e: &Pair, _| matcher(e),
+            &mut |_, pending| Action::Put(pending.or_else(|| entry.take()).expect("one entry")),
+            guard,
+        );
+    }
+
+    /// A node marked but still linked (a remover that lost its unlinking
+    /// CAS leaves one for the next search) is skipped by the exclusive walk
+    /// and by `get_mut`; keys sharing a hash are told apart by the matcher.
+    #[test]
+    fn exclusive_walk_skips_marked_nodes() {
+        let mut map = RawMap::<Pair>::new(1, 1, ());
+        {
+            let guard = pin();
+            for key in 0..64 {
+                insert(&map, key, key % 8, &guard); // eight keys per hash
+            }
+            let (link, _) = map
+                .iter(&guard)
+                .find(|(_, e)| e.key == 21)
+                .expect("key 21 present");
+            let next = link.next.load(Ordering::Acquire);
+            assert!(try_mark(link, next).is_ok());
+        }
+        let mut keys: Vec<u64> = map.iter_mut().map(|(_, e)| e.key).collect();
+        keys.sort_unstable();
+        let want: Vec<u64> = (0..64).filter(|&k| k != 21).collect();
+        assert_eq!(keys, want);
+        assert!(map.get_mut(21 % 8, &mut key_is(21)).is_none());
+        let entry = map.get_mut(29 % 8, &mut key_is(29)).expect("key 29");
+        entry.value = 1000;
+        let guard = pin();
+        let found = map.get(29 % 8, &mut key_is(29), &guard).map(|e| e.value);
+        assert_eq!(found, Some(1000));
     }
 }

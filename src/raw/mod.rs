@@ -41,12 +41,12 @@ mod buckets;
 mod reclaim;
 mod resize;
 
-use crate::sync::{AtomicUsize, Guard, Ordering, Word};
+use crate::sync::{unprotected, AtomicUsize, Guard, Ordering, Word};
 use core::marker::PhantomData;
 use counter::Counters;
 pub(crate) use counter::RawStats;
 use directory::Directory;
-pub(crate) use iter::RawIter;
+pub(crate) use iter::{RawIter, RawIterMut};
 use list::{insert_at, lookup, search, try_mark, try_replace, Position, Restart};
 pub(crate) use list::{ListHooks, Match, RawEntry};
 use node::{is_marked, node_word, relink, Node, MARK};
@@ -432,6 +432,39 @@ impl<E: RawEntry, C> RawMap<E, C> {
     pub(crate) fn iter<'g>(&'g self, guard: &'g Guard) -> RawIter<'g, E> {
         // SAFETY: this map's directory; its data nodes are `Node<E>`.
         unsafe { RawIter::new(&self.dir, guard) }
+    }
+
+    /// Iterates live entries mutably (exclusive access: no reader can
+    /// exist, so an entry may change in place).
+    pub(crate) fn iter_mut(&mut self) -> RawIterMut<'_, E> {
+        // SAFETY: exclusive access; nothing is retired through this guard.
+        let guard = unsafe { unprotected() };
+        let head = self.dir.head(guard).load(Ordering::Relaxed);
+        // SAFETY: this map's directory, borrowed exclusively; `head` is its
+        // list's first word.
+        unsafe { RawIterMut::new(&self.dir, head, u64::MAX) }
+    }
+
+    /// The live entry `matcher` finds among the keys hashing to `hash`,
+    /// mutably (exclusive access).
+    pub(crate) fn get_mut(
+        &mut self,
+        hash: u64,
+        matcher: &mut impl FnMut(&E) -> Match,
+    ) -> Option<&mut E> {
+        let so_key = data_so_key(hash);
+        // SAFETY: exclusive access; nothing is retired through this guard.
+        let guard = unsafe { unprotected() };
+        // Nothing changes the list under `&mut self`: the start precedes
+        // the key, and every reference on the way leads to an installed
+        // level (a pending shrink's sentinels are still linked).
+        let (start, _) = self.dir.read_start(hash, guard);
+        // SAFETY: this map's directory, borrowed exclusively; `start` was
+        // read from a linked sentinel of its list.
+        let walk = unsafe { RawIterMut::new(&self.dir, start, so_key) };
+        walk.filter(|(key, _)| *key == so_key)
+            .map(|(_, entry)| entry)
+            .find(|entry| matches!(matcher(entry), Match::Equal))
     }
 }
 
