@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The stress and differential tests in chaos mode: built with
+# The stress, differential, cache-stress, linearizability and exclusive-walk
+# tests in chaos mode: built with
 # `--cfg splitmap_chaos`, every atomic operation of the core first passes a
 # chaos point that now and then yields the thread or spins a little
 # (src/sync.rs), so the tests meet interleavings a quiet 2-core machine
@@ -13,5 +14,6 @@ cd "$(dirname "$0")/.."
 export RUSTFLAGS="--cfg splitmap_chaos"
 start=$(date +%s)
 cargo test -p splitmap --all-features --test stress --test differential \
+    --test cache_stress --test linearizability --test exclusive \
     --target-dir target/chaos "$@"
-echo "chaos-mode stress and differential tests passed in $(( $(date +%s) - start ))s"
+echo "chaos-mode tests passed in $(( $(date +%s) - start ))s"

@@ -256,3 +256,20 @@ pub use weak::{
 pub fn list_steps() -> u64 {
     raw::list::steps()
 }
+
+/// Test hook, not a stable API (feature `internal-test-hooks`): switches
+/// chaos mode on or off for the whole process (random yields and spins
+/// before the core's atomic operations; see `.ci/chaos.sh`).
+#[cfg(all(feature = "internal-test-hooks", not(loom)))]
+#[doc(hidden)]
+pub fn set_chaos(on: bool) {
+    sync::set_chaos(on)
+}
+
+/// Test hook, not a stable API (feature `internal-test-hooks`): how many
+/// chaos points have yielded the thread so far, process-wide.
+#[cfg(all(feature = "internal-test-hooks", not(loom)))]
+#[doc(hidden)]
+pub fn chaos_yields() -> u64 {
+    sync::chaos_yields()
+}

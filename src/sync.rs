@@ -16,6 +16,13 @@
 //! The wrappers forward to the std atomics with the same orderings, so the
 //! algorithm under test is unchanged.
 //!
+//! With the feature `internal-test-hooks` (on in `cargo test
+//! --all-features`) the same wrappers are built but pass straight through
+//! until a test switches them on for the whole process
+//! (`splitmap::set_chaos(true)`): `tests/chaos_short.rs` runs short chaos
+//! rounds inside the ordinary test command, and `.ci/chaos.sh` the long
+//! ones with the cfg.
+//!
 //! ## [`AtomicWord`]
 //! The list's links (a node's `next`, a directory slot) and the directory's
 //! level pointers are tagged words: a pointer with tag bits in its low
@@ -30,13 +37,15 @@
 //! chaos) and gives the tagged word its bit operations. And chaos mode must
 //! never change an operation's ordering or result, only its timing.
 
-#[cfg(not(any(loom, splitmap_chaos)))]
+#[cfg(not(any(loom, splitmap_chaos, feature = "internal-test-hooks")))]
 pub(crate) use std::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU64, AtomicUsize};
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU64, AtomicUsize};
 
-#[cfg(all(splitmap_chaos, not(loom)))]
+#[cfg(all(feature = "internal-test-hooks", not(loom)))]
+pub(crate) use chaos::{set_enabled as set_chaos, yields as chaos_yields};
+#[cfg(all(any(splitmap_chaos, feature = "internal-test-hooks"), not(loom)))]
 pub(crate) use chaos::{AtomicIsize, AtomicPtr, AtomicU64, AtomicUsize};
 
 #[cfg(loom)]
@@ -280,17 +289,38 @@ pub(crate) fn thread_stripe_hint() -> usize {
     0
 }
 
-/// Chaos mode (`cfg(splitmap_chaos)`): atomics that yield or spin at random
+/// Chaos mode (`cfg(splitmap_chaos)`, or switched on at run time with the
+/// `internal-test-hooks` feature): atomics that yield or spin at random
 /// before each operation. See the module docs.
-#[cfg(all(splitmap_chaos, not(loom)))]
+#[cfg(all(any(splitmap_chaos, feature = "internal-test-hooks"), not(loom)))]
 mod chaos {
     use std::cell::Cell;
     use std::sync::atomic::{self, Ordering};
+
+    /// Whether chaos points act (always under `cfg(splitmap_chaos)`).
+    static ENABLED: atomic::AtomicBool = atomic::AtomicBool::new(cfg!(splitmap_chaos));
+    /// Chaos points that yielded the thread, process-wide.
+    static YIELDS: atomic::AtomicU64 = atomic::AtomicU64::new(0);
+
+    /// Switches chaos on or off for the whole process.
+    #[allow(dead_code)]
+    pub(crate) fn set_enabled(on: bool) {
+        ENABLED.store(on || cfg!(splitmap_chaos), Ordering::SeqCst);
+    }
+
+    /// How many chaos points have yielded the thread so far.
+    #[allow(dead_code)]
+    pub(crate) fn yields() -> u64 {
+        YIELDS.load(Ordering::Relaxed)
+    }
 
     /// One chaos point: about one operation in 16 yields the thread, one in
     /// 16 spins for up to 256 iterations, the rest pass straight through.
     #[inline]
     pub(crate) fn point() {
+        if !ENABLED.load(Ordering::Relaxed) {
+            return;
+        }
         thread_local! {
             static RNG: Cell<u64> = const { Cell::new(0) };
         }
@@ -309,7 +339,10 @@ mod chaos {
             })
             .unwrap_or(1);
         match r & 15 {
-            0 => std::thread::yield_now(),
+            0 => {
+                YIELDS.fetch_add(1, Ordering::Relaxed);
+                std::thread::yield_now()
+            }
             1 => {
                 for _ in 0..((r >> 8) & 255) {
                     std::hint::spin_loop();
@@ -353,6 +386,18 @@ mod chaos {
                 pub(crate) fn fetch_max(&self, v: $int, o: Ordering) -> $int {
                     point();
                     self.0.fetch_max(v, o)
+                }
+                pub(crate) fn fetch_min(&self, v: $int, o: Ordering) -> $int {
+                    point();
+                    self.0.fetch_min(v, o)
+                }
+                pub(crate) fn fetch_and(&self, v: $int, o: Ordering) -> $int {
+                    point();
+                    self.0.fetch_and(v, o)
+                }
+                pub(crate) fn fetch_or(&self, v: $int, o: Ordering) -> $int {
+                    point();
+                    self.0.fetch_or(v, o)
                 }
                 pub(crate) fn compare_exchange(
                     &self,

@@ -12,6 +12,8 @@
 //! - [`record`] owns the rounds: the adapter trait a map implements
 //!   ([`SingleKeyMap`]), the random plans, the recording on real threads with
 //!   a global logical clock, and the round loop.
+//! - [`adapters`] owns the adapters of splitmap's pinned and guard-free
+//!   layers.
 //! - [`check`] owns the verdict: a Wing–Gong / Lowe search per key with
 //!   memoization, and on failure the shortest readable excerpt of the
 //!   offending key's history.
@@ -20,11 +22,14 @@
 //! rejecting planted bugs (lost inserts, stale reads, racy updates) and
 //! hand-built histories with known answers, both ways.
 
+pub mod adapters;
 pub mod check;
 pub mod history;
 pub mod record;
 
 // What a test file needs, in one place (each test binary uses a subset).
+#[allow(unused_imports)]
+pub use adapters::{GuardFree, Pinned};
 #[allow(unused_imports)]
 pub use check::{check_history, check_key, Violation};
 #[allow(unused_imports)]
