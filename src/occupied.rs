@@ -2,9 +2,9 @@
 
 use core::fmt;
 
-/// The error of [`SplitMap::try_insert`] (and of the pinned and weak
+/// The error of [`SplitMap::try_insert`](crate::SplitMap::try_insert) (and of the pinned and weak
 /// variants): the key was present. Holds the current value (`current`, a
-/// [`Guarded`] or a reference) and gives back the value that was not
+/// [`Guarded`](crate::Guarded) or a reference) and gives back the value that was not
 /// inserted.
 #[derive(Debug, PartialEq, Eq)]
 pub struct OccupiedError<R, V> {

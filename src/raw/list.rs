@@ -30,6 +30,10 @@
 //! Wait for another thread (every loop retries only after a CAS lost to
 //! another thread's progress, or restarts after a shrink moved the
 //! directory), or free memory (retiring is the hooks' job).
+//!
+//! Why over 600 lines: every CAS on a link word lives here by design (one
+//! place to audit the list's memory orderings); a third of it is the
+//! `SAFETY` arguments and docs of those operations.
 
 use crate::raw::directory::Directory;
 use crate::raw::node::{

@@ -189,11 +189,54 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
         begun
     }
 
-    /// Does one fresh chunk of a pending shrink whose grace period has
-    /// elapsed. Never waits. Returns true if it did any work.
+    /// Helps a pending shrink: takes fresh chunks if its grace period has
+    /// elapsed, else helps the epoch get there. Never waits. Returns true if
+    /// it did any shrink work.
+    ///
+    /// How much: in proportion to what the pending shrink costs this write.
+    /// Until the dropped sentinels are unlinked, a write's walk passes the
+    /// strays in its bucket, about `shrink_span() / 2` of them; a write that
+    /// only did one chunk would make a shrink of many levels (a delete-all)
+    /// quadratic in the strays (`docs/decisions.md`). So a write does about
+    /// one chunk (64 sentinels) per 128 strays it may pass, and while the
+    /// grace period runs, one collector step (a few bags of deferred frees)
+    /// per 4,096: each stays within a small multiple of the walk it pays
+    /// anyway, and a shrink of one level still costs one chunk per write.
     #[inline]
     pub(super) fn help_pending_shrink(&self, state: DirState, guard: &Guard) -> bool {
-        state.shrink_pending() && self.help_shrink_work(state, false, guard)
+        if !state.shrink_pending() {
+            return false;
+        }
+        if self.help_shrink_work(state, false, guard) {
+            for _ in 0..state.shrink_span() / 128 {
+                if !self.help_shrink_work(self.dir.state(), false, guard) {
+                    break;
+                }
+            }
+            return true;
+        }
+        // Not under loom: the models end grace periods through their own
+        // hook, and the extra loads would only widen their state space.
+        #[cfg(not(loom))]
+        if self.dir.shrink_grace_running(state) {
+            self.help_grace(state, guard);
+        }
+        false
+    }
+
+    /// Collector steps for a pending shrink whose grace period is running
+    /// (see [`help_grace`]), until it has elapsed or this write's share is
+    /// done.
+    #[cfg(not(loom))]
+    #[cold]
+    #[inline(never)]
+    fn help_grace(&self, state: DirState, guard: &Guard) {
+        for _ in 0..=state.shrink_span() / 4096 {
+            help_grace(guard);
+            if !self.dir.shrink_grace_running(self.dir.state()) {
+                break;
+            }
+        }
     }
 
     /// Does one chunk of a pending shrink whose grace period has elapsed: a
@@ -326,6 +369,14 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
             let guard = pin();
             while self.help_shrink_work(self.dir.state(), true, &guard) {}
         }
+        // The last try may have ended a shrink that could go further: start
+        // the next one, so the map is left as small as its contents allow
+        // or with a shrink pending, never in between.
+        let state = self.dir.state();
+        if !state.shrink_pending() {
+            let guard = pin();
+            self.maybe_begin_shrink(state, DEFAULT_MIN_LOG2, &guard);
+        }
     }
 
     /// Advances a pending shrink by one chunk if its grace period is over.
@@ -333,6 +384,25 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     pub(crate) fn help_shrink(&self, guard: &Guard) -> bool {
         self.help_pending_shrink(self.dir.state(), guard)
     }
+}
+
+/// Helps a shrink's grace period along: flushes this thread's deferred
+/// work and lets the epoch collector run a step (advance the epoch if it
+/// can, run a few expired bags).
+///
+/// Why: the grace closure is queued behind every deferred free of the
+/// removals that made the map shrink. The collector drains a few bags per
+/// step and steps only every so many pins, so after a delete-all of a big
+/// map the grace period lasts tens of thousands of operations, each of which
+/// walks past the stray sentinels the shrink will unlink (quadratic work;
+/// `docs/decisions.md`). A write that finds the grace period running pays
+/// one collector step instead, which drains the queue in proportion to the
+/// work that made it. This changes only how soon the epoch advances, never
+/// what is sound.
+#[cfg(not(loom))]
+#[inline]
+fn help_grace(guard: &Guard) {
+    guard.flush();
 }
 
 #[cfg(all(test, not(loom)))]

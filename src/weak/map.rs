@@ -2,6 +2,9 @@
 //! figures, the writes that take an owned `Arc<K>` (hashed and compared by
 //! the mode), the walks (`retain`, `snapshot`, `weak_stats`, purging) and the
 //! std traits. Forwards to the operations core; no algorithm of its own.
+//!
+//! Why over 600 lines: about 320 of them are the public methods' docs and
+//! examples; one file keeps the weak map's whole public surface together.
 
 use super::entry::{arc_allocation_bytes, WeakEntry, WeakOwnedKey};
 use super::mode::{KeyMode, WeakProbe};

@@ -68,6 +68,18 @@ impl DirState {
     pub(super) fn seq(self) -> usize {
         self.0 >> SEQ_SHIFT
     }
+    /// How many times longer than its own share a surviving bucket's walk
+    /// is while the pending shrink's dropped sentinels are still linked:
+    /// each surviving bucket spans `2^(from - to)` buckets of the old size
+    /// (1 when no shrink is pending).
+    #[inline]
+    pub(crate) fn shrink_span(self) -> usize {
+        if !self.shrink_pending() {
+            return 1;
+        }
+        1usize << (self.shrink_from().saturating_sub(self.log2())).min(24)
+    }
+
     /// Number of chunks of the pending shrink.
     #[inline]
     pub(super) fn shrink_chunks(self) -> usize {
@@ -210,6 +222,14 @@ impl Directory {
                 (!seq_reached(done, seq)).then_some(seq)
             });
         true
+    }
+
+    /// Whether `state` has a shrink pending whose grace period is still
+    /// running (no chunk can be taken yet).
+    #[cfg(not(loom))]
+    #[inline]
+    pub(crate) fn shrink_grace_running(&self, state: DirState) -> bool {
+        state.shrink_pending() && !seq_reached(self.grace_done.load(Ordering::Acquire), state.seq())
     }
 
     /// If a pending shrink's grace period has elapsed, takes one chunk of
