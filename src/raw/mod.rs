@@ -88,6 +88,11 @@ pub(crate) struct RawMap<E, C = ()> {
     /// Try-flag (0 or 1) for the purge-before-grow walk of entry types that
     /// can die: one thread runs it, the others skip it (never wait).
     purging: AtomicUsize,
+    /// Writes that met a long shrink's grace period, and the mask of them
+    /// that skip helping it while the collector makes no progress
+    /// (`resize.rs`, `help_grace`).
+    #[cfg(not(loom))]
+    grace_help: resize::GraceHelp,
     /// The entry kind's context (`RawEntry::Ctx`), handed to its `is_dead`
     /// and `on_dead_marked`; `()` for kinds that need none.
     ctx: C,
@@ -109,6 +114,8 @@ impl<E, C> RawMap<E, C> {
             peak_bytes: AtomicUsize::new(0),
             compactions: AtomicUsize::new(0),
             sweep_cursor: AtomicUsize::new(0),
+            #[cfg(not(loom))]
+            grace_help: resize::GraceHelp::default(),
             purging: AtomicUsize::new(0),
             ctx,
             _owns: PhantomData,

@@ -185,6 +185,11 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
         let begun = target < state.log2() && self.dir.try_begin_shrink(state, target, guard);
         if begun {
             self.flush_local_batch(guard);
+            // The grace closure sits in this thread's epoch bag: push it to
+            // the global queue now, or it waits for this thread's next
+            // writes (other threads' collector steps cannot reach it).
+            #[cfg(not(loom))]
+            guard.flush();
         }
         begun
     }
@@ -215,10 +220,13 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
             }
             return true;
         }
-        // Not under loom: the models end grace periods through their own
-        // hook, and the extra loads would only widen their state space.
+        // Only for shrinks of many levels, whose strays make walks long (a
+        // shrink of a few levels ends its grace period soon enough by
+        // itself). Not under loom: the models end grace periods through
+        // their own hook, and the extra loads would only widen their state
+        // space.
         #[cfg(not(loom))]
-        if self.dir.shrink_grace_running(state) {
+        if state.shrink_span() >= GRACE_HELP_MIN_SPAN && self.dir.shrink_grace_running(state) {
             self.help_grace(state, guard);
         }
         false
@@ -227,16 +235,38 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     /// Collector steps for a pending shrink whose grace period is running
     /// (see [`help_grace`]), until it has elapsed or this write's share is
     /// done.
+    ///
+    /// A step pushes this thread's epoch bag to the global queue, a bag
+    /// node of ~2 KiB even when it holds one deferred free. While a pinned
+    /// thread holds the epoch no step can make progress, and a step per
+    /// write would only multiply those bag nodes; so writes back off
+    /// (help one write in 2, 4, ... 64) while the steps free nothing, and
+    /// help every write again as soon as one does.
     #[cfg(not(loom))]
     #[cold]
     #[inline(never)]
     fn help_grace(&self, state: DirState, guard: &Guard) {
+        let help = &self.grace_help;
+        let tick = help.writes.fetch_add(1, Ordering::Relaxed);
+        if tick & help.skip_mask.load(Ordering::Relaxed) != 0 {
+            return;
+        }
+        let freed = || self.counters.sum(|s| s.freed.load(Ordering::Relaxed));
+        let freed_before = freed();
         for _ in 0..=state.shrink_span() / 4096 {
             help_grace(guard);
             if !self.dir.shrink_grace_running(self.dir.state()) {
                 break;
             }
         }
+        let progress = freed() != freed_before || !self.dir.shrink_grace_running(self.dir.state());
+        let mask = help.skip_mask.load(Ordering::Relaxed);
+        let next = if progress {
+            0
+        } else {
+            (mask << 1 | 1).min(GRACE_HELP_MAX_SKIP)
+        };
+        help.skip_mask.store(next, Ordering::Relaxed);
     }
 
     /// Does one chunk of a pending shrink whose grace period has elapsed: a
@@ -384,6 +414,25 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     pub(crate) fn help_shrink(&self, guard: &Guard) -> bool {
         self.help_pending_shrink(self.dir.state(), guard)
     }
+}
+
+/// Shrinks spanning fewer old buckets per surviving bucket than this get
+/// no collector steps from writes (their walks pass few strays).
+#[cfg(not(loom))]
+const GRACE_HELP_MIN_SPAN: usize = 64;
+
+/// The longest back-off of grace-period help: one write in 64.
+#[cfg(not(loom))]
+const GRACE_HELP_MAX_SKIP: usize = 63;
+
+/// Per-map state of the writes' help with a long shrink's grace period.
+#[cfg(not(loom))]
+#[derive(Default)]
+pub(crate) struct GraceHelp {
+    /// Writes that met such a grace period (wrapping).
+    writes: AtomicUsize,
+    /// Writes whose count has any of these bits set skip helping.
+    skip_mask: AtomicUsize,
 }
 
 /// Helps a shrink's grace period along: flushes this thread's deferred
