@@ -339,10 +339,29 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
 
     /// Grows so that `additional` more entries fit, and keeps automatic
     /// shrinking from undoing it.
+    ///
+    /// A shrink whose chunks are being unlinked holds growth off; `reserve`
+    /// then carries that shrink to its end itself (redoing claimed chunks
+    /// and ending it for a preempted ender, as a blocked insert does, but
+    /// all of it), so the capacity is there when it returns. Bounded: it
+    /// gives up after one pass over the shrink's chunks (a shrink being
+    /// published right now, its cursor not yet stored, is the one case it
+    /// cannot help), leaving the raised floor to take effect later.
     pub(crate) fn reserve(&self, additional: usize) {
         let want = Self::log2_for_capacity(self.len().saturating_add(additional), self.load_factor);
         self.dir.raise_floor_log2(want);
-        self.dir.try_grow_to(want);
+        let guard = pin();
+        let mut tries = self.dir.state().shrink_chunks_bound() + 2;
+        while !self.dir.try_grow_to(want) && tries > 0 {
+            let now = self.dir.state();
+            if now.log2() >= want {
+                return;
+            }
+            if now.shrink_pending() {
+                self.help_shrink_work(now, true, &guard);
+            }
+            tries -= 1;
+        }
     }
 
     /// One bounded stretch of the compaction walk, from the next bucket in

@@ -80,6 +80,16 @@ impl DirState {
         1usize << (self.shrink_from().saturating_sub(self.log2())).min(24)
     }
 
+    /// Number of chunks of the pending shrink, or 0 when none is pending.
+    #[inline]
+    pub(crate) fn shrink_chunks_bound(self) -> usize {
+        if self.shrink_pending() {
+            self.shrink_chunks()
+        } else {
+            0
+        }
+    }
+
     /// Number of chunks of the pending shrink.
     #[inline]
     pub(super) fn shrink_chunks(self) -> usize {
