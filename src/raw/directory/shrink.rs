@@ -15,8 +15,8 @@
 //! Growth is skipped while a shrink's chunks are being processed, so a
 //! claimer preempted in the middle of its chunk would hold growth up for as
 //! long as it sleeps. Instead, a thread whose insert finds growth due and
-//! blocked, and `compact()`, take the chunk at the done prefix once every
-//! chunk is handed out, claimed or not ([`Directory::try_take_shrink_work`]
+//! blocked, `compact()` and `reserve` take the chunk at the done prefix
+//! once every chunk is handed out, claimed or not ([`Directory::try_take_shrink_work`]
 //! with `redo_claimed`), and redo it: unlinking is idempotent (marking is
 //! an OR, the unlinking search finds the sentinel gone, the `LINKED` clear
 //! is an AND). So the shrink ends after a bounded number of such inserts,
