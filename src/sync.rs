@@ -352,6 +352,18 @@ mod chaos {
         }
     }
 
+    /// Read-modify-write methods `$op(&self, v, o)`, each after a chaos point.
+    macro_rules! chaos_fetch {
+        ($int:ty: $($op:ident),*) => {
+            $(
+                pub(crate) fn $op(&self, v: $int, o: Ordering) -> $int {
+                    point();
+                    self.0.$op(v, o)
+                }
+            )*
+        };
+    }
+
     macro_rules! chaos_int {
         ($name:ident, $std:ty, $int:ty) => {
             #[derive(Debug, Default)]
@@ -375,30 +387,7 @@ mod chaos {
                     point();
                     self.0.swap(v, o)
                 }
-                pub(crate) fn fetch_add(&self, v: $int, o: Ordering) -> $int {
-                    point();
-                    self.0.fetch_add(v, o)
-                }
-                pub(crate) fn fetch_sub(&self, v: $int, o: Ordering) -> $int {
-                    point();
-                    self.0.fetch_sub(v, o)
-                }
-                pub(crate) fn fetch_max(&self, v: $int, o: Ordering) -> $int {
-                    point();
-                    self.0.fetch_max(v, o)
-                }
-                pub(crate) fn fetch_min(&self, v: $int, o: Ordering) -> $int {
-                    point();
-                    self.0.fetch_min(v, o)
-                }
-                pub(crate) fn fetch_and(&self, v: $int, o: Ordering) -> $int {
-                    point();
-                    self.0.fetch_and(v, o)
-                }
-                pub(crate) fn fetch_or(&self, v: $int, o: Ordering) -> $int {
-                    point();
-                    self.0.fetch_or(v, o)
-                }
+                chaos_fetch!($int: fetch_add, fetch_sub, fetch_max, fetch_min, fetch_and, fetch_or);
                 pub(crate) fn compare_exchange(
                     &self,
                     c: $int,

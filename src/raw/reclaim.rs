@@ -98,9 +98,11 @@ impl<E: Send + 'static, C> RawMap<E, C> {
         }
     }
 
-    /// Hands the calling thread's open batch to the epoch.
-    pub(super) fn flush_local_batch(&self, guard: &Guard) {
-        flush_stripe::<E>(self.counters.local(), guard);
+    /// Hands the calling thread's open batch to the epoch. Returns whether
+    /// there was one (sealing it also pushed this thread's epoch bag to the
+    /// global queue).
+    pub(super) fn flush_local_batch(&self, guard: &Guard) -> bool {
+        flush_stripe::<E>(self.counters.local(), guard)
     }
 
     /// Hands every open batch whose flag is free to the epoch.
@@ -145,19 +147,20 @@ impl<E: Send + 'static, C> RawMap<E, C> {
 }
 
 /// Seals `stripe`'s open batch, if any and if its flag is free.
-fn flush_stripe<E: Send + 'static>(stripe: &SharedStripe, guard: &Guard) {
+fn flush_stripe<E: Send + 'static>(stripe: &SharedStripe, guard: &Guard) -> bool {
     let Some(held) = Stripe::try_batch(stripe) else {
-        return; // its thread is filling it; it will be flushed when full
+        return false; // its thread is filling it; it will be flushed when full
     };
     let open = stripe.open.load(Ordering::Relaxed);
     if open.is_null() {
-        return;
+        return false;
     }
     stripe.open.store(ptr::null_mut(), Ordering::Relaxed);
     drop(held);
     // SAFETY: a batch of retired `Node<E>`s of the map `stripe` belongs
     // to, taken out of the stripe under its flag.
     unsafe { seal::<E>(open, guard) };
+    true
 }
 
 /// Defers freeing a batch after a grace period.

@@ -183,13 +183,13 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
         }
         let target = log2_for(len.saturating_mul(2), self.load_factor).max(floor);
         let begun = target < state.log2() && self.dir.try_begin_shrink(state, target, guard);
-        if begun {
-            self.flush_local_batch(guard);
-            // The grace closure sits in this thread's epoch bag: push it to
-            // the global queue now, or it waits for this thread's next
-            // writes (other threads' collector steps cannot reach it).
+        // The grace closure sits in this thread's epoch bag: push it to the
+        // global queue now (sealing an open batch does), or it waits for
+        // this thread's next writes (other threads' collector steps cannot
+        // reach it).
+        if begun && !self.flush_local_batch(guard) {
             #[cfg(not(loom))]
-            guard.flush();
+            collector_step(guard);
         }
         begun
     }
@@ -233,7 +233,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     }
 
     /// Collector steps for a pending shrink whose grace period is running
-    /// (see [`help_grace`]), until it has elapsed or this write's share is
+    /// (see [`collector_step`]), until it has elapsed or this write's share is
     /// done.
     ///
     /// A step pushes this thread's epoch bag to the global queue, a bag
@@ -254,7 +254,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
         let freed = || self.counters.sum(|s| s.freed.load(Ordering::Relaxed));
         let freed_before = freed();
         for _ in 0..=state.shrink_span() / 4096 {
-            help_grace(guard);
+            collector_step(guard);
             if !self.dir.shrink_grace_running(self.dir.state()) {
                 break;
             }
@@ -454,8 +454,8 @@ pub(crate) struct GraceHelp {
     skip_mask: AtomicUsize,
 }
 
-/// Helps a shrink's grace period along: flushes this thread's deferred
-/// work and lets the epoch collector run a step (advance the epoch if it
+/// One collector step, to help a shrink's grace period along: flushes this
+/// thread's deferred work and lets the epoch collector run a step (advance the epoch if it
 /// can, run a few expired bags).
 ///
 /// Why: the grace closure is queued behind every deferred free of the
@@ -469,7 +469,7 @@ pub(crate) struct GraceHelp {
 /// what is sound.
 #[cfg(not(loom))]
 #[inline]
-fn help_grace(guard: &Guard) {
+fn collector_step(guard: &Guard) {
     guard.flush();
 }
 
