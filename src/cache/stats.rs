@@ -4,7 +4,9 @@
 
 use super::listener::RemovalCause;
 use crate::stats::MapStats;
-use crate::sync::{thread_stripe_hint, AtomicIsize, AtomicU64, CachePadded, Ordering};
+use crate::sync::{
+    stripe_count, thread_stripe_hint, AtomicIsize, AtomicU64, CachePadded, Ordering,
+};
 
 /// One stripe of event counts. Only ever moved by atomic add.
 #[derive(Default)]
@@ -40,13 +42,7 @@ fn cause_index(cause: RemovalCause) -> usize {
 
 impl Counters {
     pub(crate) fn new() -> Self {
-        #[cfg(not(loom))]
-        let n = std::thread::available_parallelism()
-            .map_or(4, |n| n.get())
-            .next_power_of_two()
-            .clamp(2, 64);
-        #[cfg(loom)]
-        let n = 1;
+        let n = stripe_count();
         Counters {
             stripes: (0..n)
                 .map(|_| CachePadded::new(Stripe::default()))

@@ -31,7 +31,9 @@
 //! ## What this module must never do
 //! Read or write the list, or wait: the batch flag is only ever *tried*.
 
-use crate::sync::{thread_stripe_hint, Arc, AtomicPtr, AtomicUsize, CachePadded, Ordering};
+use crate::sync::{
+    stripe_count, thread_stripe_hint, Arc, AtomicPtr, AtomicUsize, CachePadded, Ordering,
+};
 
 /// Nodes per retire batch.
 #[cfg(not(loom))]
@@ -155,13 +157,7 @@ pub(crate) struct Counters {
 
 impl Counters {
     pub(crate) fn new() -> Self {
-        #[cfg(not(loom))]
-        let n = std::thread::available_parallelism()
-            .map_or(4, |n| n.get())
-            .next_power_of_two()
-            .clamp(2, 64);
-        #[cfg(loom)]
-        let n = 1;
+        let n = stripe_count();
         Counters {
             stripes: (0..n)
                 .map(|_| Arc::new(CachePadded::new(Stripe::default())))
