@@ -13,7 +13,7 @@
 //! Wait: every step here is a try-step that an operation skips when
 //! another thread holds it or its time has not come.
 
-use super::directory::{self, DirState};
+use super::directory::{self, DirState, ShrinkWork};
 use super::list::{mark_sentinel, search_hinted, set_unlinked, sweep, Match};
 use super::node::is_linked;
 use super::split_order::{parent_bucket, sentinel_so_key};
@@ -100,23 +100,15 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
         }
         let len = self.counters.len();
         raise_to(&self.peak_len, len);
-        if len > threshold(state.log2(), self.load_factor)
-            && (!E::CAN_DIE || self.purge_before_grow(guard))
-        {
-            let want = log2_for(len, self.load_factor);
-            if !self.dir.try_grow_to(want) {
-                let now = self.dir.state();
-                if now.log2() < want {
-                    // A shrink whose chunks are being unlinked was in the
-                    // way: help it end, redoing a chunk another thread
-                    // claimed if none is left, or ending it for a preempted
-                    // ender (directory.rs), then grow. (It may also have
-                    // ended just now: grow then.)
-                    if now.shrink_pending() {
-                        self.help_shrink_work(now, true, guard);
-                    }
-                    self.dir.try_grow_to(want);
-                }
+        let threshold = threshold(state.log2(), self.load_factor);
+        if len > threshold {
+            let want = if E::CAN_DIE {
+                self.purge_before_grow(len, state, guard)
+            } else {
+                Some(log2_for(len, self.load_factor))
+            };
+            if let Some(want) = want {
+                self.grow_to(want, guard);
             }
         }
         if multiple_of_pow2(n, CHECK_EVERY * 8) {
@@ -124,24 +116,54 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
         }
     }
 
-    /// For entry types that can die, growth is due: first purge dead entries
-    /// with one full walk (one thread at a time; the others skip growth this
-    /// time and let that thread decide). Returns whether to grow anyway: yes
-    /// if the map is still over three quarters of its threshold, so each walk
-    /// either purges a quarter of the threshold or is followed by a doubling
-    /// (amortized O(1) per insert).
-    fn purge_before_grow(&self, guard: &Guard) -> bool {
+    /// Publishes at least `1 << want` buckets. A shrink whose chunks are
+    /// being unlinked is in the way: help it end, redoing a chunk another
+    /// thread claimed if none is left, or ending it for a preempted ender
+    /// (`directory/shrink.rs`), then grow. (It may also have ended just
+    /// now: grow then.)
+    fn grow_to(&self, want: u32, guard: &Guard) {
+        if self.dir.try_grow_to(want) {
+            return;
+        }
+        let now = self.dir.state();
+        if now.log2() < want {
+            if now.shrink_pending() {
+                self.help_shrink_work(now, true, guard);
+            }
+            self.dir.try_grow_to(want);
+        }
+    }
+
+    /// For entry types that can die, growth is due (`len` entries counted,
+    /// over the threshold of `state`): first purge dead entries with one
+    /// full walk. Returns the `log2` to grow to, if any.
+    ///
+    /// One thread walks at a time (a try-flag); the walker grows after its
+    /// walk if the map is still over three quarters of its threshold, so
+    /// each walk either purges a quarter of the threshold or is followed by
+    /// a doubling (amortized O(1) per insert), and it sizes the growth by
+    /// the count after the walk, not before.
+    ///
+    /// Growth never waits for the walk: a thread that finds another one
+    /// walking grows by itself once the map is a whole doubling past due
+    /// (over twice its threshold), so a walker that is preempted, or slow
+    /// on a long list, holds the load factor at most at twice its setting
+    /// (issue 17: it used to hold growth off for every thread for as long
+    /// as it walked).
+    fn purge_before_grow(&self, len: usize, state: DirState, guard: &Guard) -> Option<u32> {
+        let threshold = threshold(state.log2(), self.load_factor);
         if self
             .purging
             .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            return false;
+            return (len / 2 > threshold).then(|| log2_for(len, self.load_factor));
         }
         self.sweep_counting_dead(guard);
         self.purging.store(0, Ordering::Release);
-        let threshold = threshold(self.dir.state().log2(), self.load_factor);
-        self.counters.len().saturating_mul(4) > threshold.saturating_mul(3)
+        let len = self.counters.len();
+        (len.saturating_mul(4) > threshold.saturating_mul(3))
+            .then(|| log2_for(len, self.load_factor).max(state.log2() + 1))
     }
 
     /// One full walk from the head (see `sweep`) that returns how many dead
@@ -282,6 +304,13 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
             // not ended the shrink yet: end it for them.
             return redo_claimed && self.dir.help_end_shrink(guard);
         };
+        self.unlink_shrink_chunk(work, guard);
+        true
+    }
+
+    /// Unlinks the sentinels of one chunk of a shrink and advances the
+    /// shrink's done prefix.
+    fn unlink_shrink_chunk(&self, work: ShrinkWork, guard: &Guard) {
         let new_mask = (1usize << work.to) - 1;
         for bucket in work.buckets.clone() {
             let Some(slot) = work.slot(bucket, guard) else {
@@ -334,7 +363,6 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
             }
         }
         self.dir.advance_shrink(work, guard);
-        true
     }
 
     /// Grows so that `additional` more entries fit, and keeps automatic
@@ -475,7 +503,161 @@ fn collector_step(guard: &Guard) {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    use super::super::node::is_marked;
+    use super::super::{Action, Outcome};
     use super::*;
+
+    /// A key that is its own hash.
+    struct Key(u64);
+
+    impl RawEntry for Key {
+        type Ctx = ();
+
+        fn same_key(&self, other: &Self) -> bool {
+            self.0 == other.0
+        }
+    }
+
+    /// A key that can die (so the map purges before it grows), but never
+    /// does.
+    struct Mortal(u64);
+
+    impl RawEntry for Mortal {
+        type Ctx = ();
+        const CAN_DIE: bool = true;
+
+        fn same_key(&self, other: &Self) -> bool {
+            self.0 == other.0
+        }
+    }
+
+    /// Issue 17, defect 5: while one thread runs the purge-before-grow walk
+    /// (here: holds its flag, as a purger preempted mid-walk would), the
+    /// others used to skip growth altogether, so the map's lists grew
+    /// without bound. Now they grow once the map is a doubling past due.
+    #[test]
+    fn growth_does_not_wait_for_a_preempted_purger() {
+        let map = RawMap::<Mortal>::new(2, 1, ());
+        map.purging.store(1, Ordering::Relaxed);
+        let guard = pin();
+        let n = 4096u64;
+        for key in 0..n {
+            let outcome = map.compute(
+                key,
+                &mut |e: &Mortal, _| {
+                    if e.0 == key {
+                        Match::Equal
+                    } else {
+                        Match::NotEqual
+                    }
+                },
+                &mut |_, pending| Action::Put(pending.unwrap_or(Mortal(key))),
+                &guard,
+            );
+            assert!(matches!(outcome, Outcome::Inserted(_)));
+        }
+        let log2 = map.dir.state().log2();
+        assert!(
+            threshold(log2, 1) * 2 >= n as usize,
+            "{n} entries in 2^{log2} buckets while a purger held its flag"
+        );
+        map.purging.store(0, Ordering::Relaxed);
+    }
+
+    fn matcher(key: u64) -> impl FnMut(&Key, Option<&Key>) -> Match {
+        move |e: &Key, _| {
+            if e.0 == key {
+                Match::Equal
+            } else {
+                Match::NotEqual
+            }
+        }
+    }
+
+    fn insert(map: &RawMap<Key>, key: u64, guard: &Guard) {
+        let outcome = map.compute(
+            key,
+            &mut matcher(key),
+            &mut |_, pending| Action::Put(pending.unwrap_or(Key(key))),
+            guard,
+        );
+        assert!(matches!(outcome, Outcome::Inserted(_)), "key {key} was new");
+    }
+
+    fn remove(map: &RawMap<Key>, key: u64, guard: &Guard) {
+        let outcome = map.compute(key, &mut matcher(key), &mut |_, _| Action::Remove, guard);
+        assert!(
+            matches!(outcome, Outcome::Removed(_)),
+            "key {key} was there"
+        );
+    }
+
+    fn contains(map: &RawMap<Key>, key: u64, guard: &Guard) -> bool {
+        let mut m = matcher(key);
+        map.get(key, &mut |e: &Key| m(e, None), guard).is_some()
+    }
+
+    /// Issue 17, defect 1: a helper that read a pending shrink's state and
+    /// was preempted before loading the cursor must not claim a chunk once
+    /// that shrink has ended. A shrink can end with its cursor short of the
+    /// last chunk (the done prefix passes chunks whose slots are all
+    /// unclaimed, or whose level was never allocated); if the map regrew
+    /// meanwhile, the late claim captured the new level array and marked a
+    /// live sentinel.
+    ///
+    /// Setup as the review found it: a 2^10 -> 2^2 shrink whose only linked
+    /// dropped sentinel is 512 (level 10, chunk 0), so one chunk is handed
+    /// out and the shrink ends with the cursor at 1; then the map regrows
+    /// and bucket 600 (level 10, chunk 1) gets a live sentinel.
+    #[test]
+    fn a_stale_helper_claims_nothing_after_its_shrink_ended() {
+        let map = RawMap::<Key>::new(2, 1, ());
+        map.reserve(1024);
+        assert_eq!(map.dir.state().log2(), 10);
+        let guard = pin();
+        insert(&map, 512, &guard);
+        remove(&map, 512, &guard);
+        map.lower_shrink_floor(2);
+        let pending = map.dir.state();
+        assert!(map.maybe_begin_shrink(pending, 2, &guard));
+        drop(guard);
+        // Let the grace period elapse (other tests of this binary pin only
+        // briefly).
+        while map.dir.shrink_grace_running(map.dir.state()) {
+            pin().flush();
+        }
+
+        // The preempted helper reads the state here...
+        let stale = map.dir.state();
+        assert!(stale.shrink_pending() && stale.log2() == 2);
+        // ...while others finish the shrink with one chunk handed out...
+        let guard = pin();
+        assert!(map.help_shrink_work(map.dir.state(), false, &guard));
+        assert!(!map.dir.state().shrink_pending(), "the shrink ended");
+        // ...and the map regrows, linking a live sentinel in chunk 1.
+        map.reserve(1024);
+        assert_eq!(map.dir.state().log2(), 10);
+        insert(&map, 600, &guard);
+        let (slot, _) = map.dir.slot(600, &guard).expect("level 10 allocated");
+        assert!(is_linked(slot.load(Ordering::Acquire)));
+
+        // The helper wakes up and runs the rest of its claim.
+        let late = map.dir.take_shrink_work_as_of(stale, false);
+        let claimed = late.is_some();
+        if let Some(work) = late {
+            map.unlink_shrink_chunk(work, &guard);
+        }
+        let w = slot.load(Ordering::Acquire);
+        assert!(
+            !claimed && is_linked(w) && !is_marked(w),
+            "a stale helper claimed a chunk of an ended shrink \
+             (claimed: {claimed}, sentinel 600 word {w:?})"
+        );
+        assert!(contains(&map, 600, &guard));
+        insert(&map, 600 + 1024, &guard);
+        remove(&map, 600, &guard);
+        assert!(contains(&map, 600 + 1024, &guard));
+    }
 
     #[test]
     fn log2_for_never_overflows() {

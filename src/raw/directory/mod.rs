@@ -33,7 +33,8 @@
 //! flagged `LINKED`.
 //!
 //! ## The state word
-//! `log2` (bits 0..6) is the published bucket count. A shrink publishes the
+//! A `u64` on every target (`shrink.rs` says why). `log2` (bits 0..6) is
+//! the published bucket count. A shrink publishes the
 //! smaller `log2` together with `from` (the old `log2`), the `PENDING` flag
 //! and a new shrink sequence number `seq`, then defers a closure that records
 //! `seq` in `grace_done`. Once it has, every operation that could have used
@@ -49,11 +50,12 @@
 
 mod shrink;
 
+pub(crate) use shrink::ShrinkWork;
 use shrink::{seq_tag, CANCELLED};
 
 use crate::raw::node::{is_linked, ref_bucket, ref_parity, LINKED, UNCLAIMED};
 use crate::raw::split_order::{bucket_of, level_len, level_of, parent_bucket};
-use crate::sync::{Arc, AtomicUsize, AtomicWord, Guard, Ordering, Word};
+use crate::sync::{Arc, AtomicU64, AtomicUsize, AtomicWord, Guard, Ordering, Word};
 
 /// Largest supported `log2` of the bucket count.
 pub(crate) const MAX_LOG2: u32 = if usize::BITS >= 64 { 40 } else { 28 };
@@ -62,18 +64,18 @@ pub(crate) const MAX_LOG2: u32 = if usize::BITS >= 64 { 40 } else { 28 };
 /// bounds check on the hot path.
 const LEVELS: usize = usize::BITS as usize + 1;
 
-const LOG2_MASK: usize = 0x3f;
+const LOG2_MASK: u64 = 0x3f;
 const FROM_SHIFT: u32 = 6;
-const PENDING: usize = 1 << 12;
+const PENDING: u64 = 1 << 12;
 const SEQ_SHIFT: u32 = 16;
-const SEQ_MASK: usize = usize::MAX >> SEQ_SHIFT;
+const SEQ_MASK: u64 = u64::MAX >> SEQ_SHIFT;
 
 /// Incarnation parity bit of a level word.
 const PARITY: usize = 1;
 
 /// A decoded state word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct DirState(usize);
+pub(crate) struct DirState(u64);
 
 impl DirState {
     #[inline]
@@ -87,22 +89,22 @@ impl DirState {
 }
 
 pub(crate) struct Directory {
-    state: AtomicUsize,
+    state: AtomicU64,
     /// Level arrays, each word an array address with its incarnation
     /// parity in bit 0 (module docs).
     levels: [AtomicWord; LEVELS],
     /// The latest shrink `seq` whose grace period has elapsed, recorded by
     /// the shrink's deferred closure; shared with it.
-    grace_done: Arc<AtomicUsize>,
+    grace_done: Arc<AtomicU64>,
     /// Automatic shrinking never goes below this `log2` (raised by
     /// `with_capacity` / `reserve`, lowered by `shrink_to_fit`).
     floor_log2: AtomicUsize,
     /// Next fresh chunk of the pending shrink to hand out, tagged with its
     /// `seq` so a thread holding a stale state cannot claim work of a later
     /// shrink; [`CANCELLED`] once growth cancelled it.
-    shrink_cursor: AtomicUsize,
+    shrink_cursor: AtomicU64,
     /// Chunks of the pending shrink verified finished, in order (tagged).
-    shrink_done: AtomicUsize,
+    shrink_done: AtomicU64,
     pub(crate) allocated_slots: AtomicUsize,
     pub(crate) shrinks: AtomicUsize,
 }
@@ -113,12 +115,12 @@ impl Directory {
     pub(crate) fn new(log2: u32) -> Self {
         let log2 = log2.min(MAX_LOG2);
         let dir = Directory {
-            state: AtomicUsize::new(log2 as usize),
+            state: AtomicU64::new(u64::from(log2)),
             levels: core::array::from_fn(|_| AtomicWord::new(Word::from_bits(0))),
-            grace_done: Arc::new(AtomicUsize::new(0)),
+            grace_done: Arc::new(AtomicU64::new(0)),
             floor_log2: AtomicUsize::new(log2 as usize),
-            shrink_cursor: AtomicUsize::new(0),
-            shrink_done: AtomicUsize::new(0),
+            shrink_cursor: AtomicU64::new(0),
+            shrink_done: AtomicU64::new(0),
             allocated_slots: AtomicUsize::new(0),
             shrinks: AtomicUsize::new(0),
         };
@@ -278,9 +280,9 @@ impl Directory {
                 // Nobody else can move the state now: no chunk can be taken,
                 // so the shrink can neither finish nor be cancelled twice.
                 (cur.0 & !(LOG2_MASK | (LOG2_MASK << FROM_SHIFT) | PENDING))
-                    | log2.max(cur.shrink_from()) as usize
+                    | u64::from(log2.max(cur.shrink_from()))
             } else {
-                (cur.0 & !LOG2_MASK) | log2 as usize
+                (cur.0 & !LOG2_MASK) | u64::from(log2)
             };
             match self
                 .state

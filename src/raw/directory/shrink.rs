@@ -33,10 +33,26 @@
 //! later incarnation; the thread whose state CAS succeeds counts it.
 //!
 //! A thread that works on a chunk captures the level array's address
-//! *before* the claim (fresh chunk) or before re-checking the prefix (helped
-//! chunk); the successful claim or re-check proves the shrink had not ended,
-//! so the captured array is this shrink's and never a later incarnation,
-//! even if the thread is preempted until long after the shrink ended.
+//! and then proves the capture is this shrink's array and never a later
+//! incarnation, however long it was preempted before or after:
+//! - a fresh chunk: after the capture it re-reads the state word and gives
+//!   up unless it still equals the state it started from. The state word
+//!   never returns to an earlier value (below), so the shrink was pending
+//!   throughout, and a level array installed after the shrink ended would
+//!   have been installed by a thread that saw the later state (its CAS
+//!   releases that; our acquire load of the level word would carry it to
+//!   our re-read). The cursor CAS alone proves nothing: a shrink can end
+//!   with its cursor short of the last chunk, because the done prefix moves
+//!   past chunks never handed out whose slots are all unclaimed or whose
+//!   level was never allocated (issue 17: a helper preempted between
+//!   reading the state and loading the cursor used to claim such a chunk
+//!   after the shrink ended and the map regrew, and mark a live sentinel
+//!   of the new array; `resize.rs` test
+//!   `a_stale_helper_claims_nothing_after_its_shrink_ended`, loom
+//!   `stale_claim.rs`);
+//! - a helped chunk: it captures before re-checking the done prefix, and
+//!   the prefix is short of the last chunk exactly while the shrink is
+//!   pending.
 //!
 //! Growth while a shrink is pending cancels it if no chunk has been claimed
 //! yet (nothing was unlinked, so the old levels are intact); otherwise growth
@@ -44,8 +60,19 @@
 //! a cancelled shrink's late grace closure cannot end a later shrink's grace
 //! period early, the cursor and the prefix carry the shrink's `seq` tag, and
 //! the state word never returns to an earlier value (no ABA for a stale
-//! CAS).
+//! CAS or a stale re-read): within one `seq` the state goes pending, then
+//! not pending, and then only grows its `log2`.
 //!
+//! ## Why the shrink words are 64 bits on every target
+//! The state word, the cursor and the prefix are `u64` even where `usize`
+//! has 32 bits. With `usize` words a 32-bit target had a 16-bit `seq` and
+//! an 8-bit tag, so 256 (or 65,536) shrinks begun and cancelled while one
+//! helper stayed preempted between two instructions could make a stale
+//! claim look current. With 64 bits `seq` has 48 bits and the tag at least
+//! 28 on every target. The cost is nothing on 64-bit targets (the same
+//! instructions) and a 64-bit atomic load on 32-bit ones, which the crate
+//! already requires (the cache's access word is an `AtomicU64`).
+
 //! ## What this module must never do
 //! Wait, or touch a node: it hands out work and verifies it by reading
 //! slot words; the unlinking itself is `resize.rs`'s (through `list.rs`).
@@ -65,7 +92,7 @@ impl DirState {
         ((self.0 >> FROM_SHIFT) & LOG2_MASK) as u32
     }
     #[inline]
-    pub(super) fn seq(self) -> usize {
+    pub(super) fn seq(self) -> u64 {
         self.0 >> SEQ_SHIFT
     }
     /// How many times longer than its own share a surviving bucket's walk
@@ -119,7 +146,7 @@ impl DirState {
 /// `a` is `b` or later in the wrapping sequence space (outstanding shrinks
 /// are never more than a handful apart).
 #[inline]
-fn seq_reached(a: usize, b: usize) -> bool {
+fn seq_reached(a: u64, b: u64) -> bool {
     a.wrapping_sub(b) & SEQ_MASK <= SEQ_MASK / 2
 }
 
@@ -129,17 +156,25 @@ pub(crate) const SHRINK_CHUNK: usize = 64;
 /// (enough for every chunk of `MAX_LOG2` levels, plus the cancelled mark)
 /// and carry a tag of the shrink's `seq` above.
 const COUNT_BITS: u32 = MAX_LOG2 - SHRINK_CHUNK.trailing_zeros() + 2;
-const COUNT_MASK: usize = (1 << COUNT_BITS) - 1;
+const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 /// Cursor value of a cancelled shrink: larger than any chunk count.
-pub(super) const CANCELLED: usize = COUNT_MASK;
+pub(super) const CANCELLED: u64 = COUNT_MASK;
+
+/// The chunk count a cursor or prefix word holds (or [`CANCELLED`]).
+#[inline]
+fn count_of(word: u64) -> usize {
+    // A count fits in `COUNT_BITS` (at most 36) bits, and chunk counts are
+    // `usize` because every chunk is a slot range of an allocated level.
+    (word & COUNT_MASK) as usize
+}
 
 /// The tag of a shrink's cursor and prefix words: the low bits of its
 /// `seq`. A stale thread would need as many shrinks to begin (and end)
 /// between two of its instructions as the tag has values to mistake a
 /// later shrink's word for its own.
 #[inline]
-pub(super) fn seq_tag(seq: usize) -> usize {
-    (seq & (usize::MAX >> COUNT_BITS)) << COUNT_BITS
+pub(super) fn seq_tag(seq: u64) -> u64 {
+    (seq & (u64::MAX >> COUNT_BITS)) << COUNT_BITS
 }
 
 /// A stretch of a pending shrink's work taken by one thread: the buckets
@@ -179,7 +214,7 @@ impl Directory {
         }
         let seq = (expected.seq() + 1) & SEQ_MASK;
         let new =
-            to as usize | (expected.log2() as usize) << FROM_SHIFT | PENDING | seq << SEQ_SHIFT;
+            u64::from(to) | u64::from(expected.log2()) << FROM_SHIFT | PENDING | seq << SEQ_SHIFT;
         if self
             .state
             .compare_exchange(expected.0, new, Ordering::AcqRel, Ordering::Acquire)
@@ -247,7 +282,17 @@ impl Directory {
     /// first one not yet verified finished, which another thread claimed
     /// (module docs). Never waits.
     pub(crate) fn try_take_shrink_work(&self, redo_claimed: bool) -> Option<ShrinkWork> {
-        let state = self.state();
+        self.take_shrink_work_as_of(self.state(), redo_claimed)
+    }
+
+    /// [`Directory::try_take_shrink_work`] by a thread that read the state
+    /// word as `state`, possibly long ago: it may have been preempted right
+    /// after the read (a test seam for exactly that thread).
+    pub(crate) fn take_shrink_work_as_of(
+        &self,
+        state: DirState,
+        redo_claimed: bool,
+    ) -> Option<ShrinkWork> {
         if !state.shrink_pending() {
             return None;
         }
@@ -261,14 +306,22 @@ impl Directory {
             if cursor & !COUNT_MASK != tag {
                 return None; // a different shrink's cursor
             }
-            let chunk = cursor & COUNT_MASK;
+            let chunk = count_of(cursor);
             if chunk >= total {
                 break; // all handed out, or cancelled
             }
             let work = self.capture(state, chunk);
+            // The shrink may have ended before the capture (its cursor can
+            // stop short of `total`: the done prefix passes chunks never
+            // handed out), and a regrown map may have a new array for the
+            // level. The state word still reading `state` proves it had
+            // not: it never returns to an earlier value (module docs).
+            if self.state.load(Ordering::Acquire) != state.0 {
+                return None;
+            }
             match self.shrink_cursor.compare_exchange(
                 cursor,
-                tag | (chunk + 1),
+                tag | (chunk as u64 + 1),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
@@ -276,15 +329,15 @@ impl Directory {
                 Err(actual) => cursor = actual,
             }
         }
-        if !redo_claimed || cursor & COUNT_MASK != total {
+        if !redo_claimed || count_of(cursor) != total {
             return None; // not asked to redo, or cancelled
         }
         // Every chunk is handed out: help at the done prefix.
         let done = self.shrink_done.load(Ordering::Acquire);
-        if done & !COUNT_MASK != tag || done & COUNT_MASK >= total {
+        if done & !COUNT_MASK != tag || count_of(done) >= total {
             return None;
         }
-        let work = self.capture(state, done & COUNT_MASK);
+        let work = self.capture(state, count_of(done));
         // The prefix has not moved, so the shrink has not ended and the
         // captured array is this shrink's (module docs).
         (self.shrink_done.load(Ordering::Acquire) == done).then_some(work)
@@ -318,7 +371,7 @@ impl Directory {
             if done & !COUNT_MASK != tag {
                 return; // a later shrink
             }
-            let next = done & COUNT_MASK;
+            let next = count_of(done);
             if next >= total {
                 // Every chunk is verified: the shrink ends, or has ended.
                 // Its ender may be preempted between the two: end it (a
@@ -371,7 +424,7 @@ impl Directory {
             return false;
         }
         let done = self.shrink_done.load(Ordering::Acquire);
-        if done != seq_tag(state.seq()) | state.shrink_chunks() {
+        if done != seq_tag(state.seq()) | state.shrink_chunks() as u64 {
             return false;
         }
         self.end_shrink(state, guard)
@@ -427,7 +480,7 @@ impl Directory {
             .state
             .compare_exchange(
                 state.0,
-                (state.0 & !(LOG2_MASK | (LOG2_MASK << FROM_SHIFT) | PENDING)) | to as usize,
+                (state.0 & !(LOG2_MASK | (LOG2_MASK << FROM_SHIFT) | PENDING)) | u64::from(to),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             )
