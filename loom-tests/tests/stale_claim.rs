@@ -33,6 +33,14 @@
 //!
 //! The grace period is ended through the loom-only hook as in `shrink.rs`
 //! (model 6), whose module docs say why that is sound.
+//!
+//! Cost: with the fix it explores for 39 minutes at
+//! `LOOM_MAX_PREEMPTIONS=1` on the 2-core machine (shared with builds);
+//! without it, it fails within 15 seconds. Like `shrink_redo.rs` it is
+//! ignored in the default run; run it with
+//! `.ci/loom.sh --test stale_claim -- --ignored`. The same interleaving is
+//! replayed deterministically in every `cargo test` by the raw unit test
+//! `a_stale_helper_claims_nothing_after_its_shrink_ended`.
 #![cfg(loom)]
 
 use loom::sync::Arc;
@@ -45,6 +53,7 @@ type Map = SplitMap<u64, Tracked, IdHash>;
 const BRANCHES: usize = 40_000;
 
 #[test]
+#[ignore = "39 minutes at bound 1: run with -- --ignored"]
 fn a_stale_helper_claims_nothing_after_the_shrink_ended() {
     model_with_branches(BRANCHES, || {
         // Value ids: keys 0, 2, 4, 6 get 0..=3; keys 12, 1, 3, 5 get 4..=7.
