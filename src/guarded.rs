@@ -7,7 +7,8 @@
 //! thread removes or replaces it meanwhile. This module owns that one idea;
 //! it never looks inside a map.
 
-use crate::sync::Guard;
+use crate::ops::keys::Entry;
+use crate::sync::{pin, Guard};
 use core::fmt;
 use core::marker::PhantomData;
 use core::ops::Deref;
@@ -46,24 +47,60 @@ pub struct Guarded<'m, T: ?Sized> {
     _map: PhantomData<&'m T>,
 }
 
-impl<'m, T: ?Sized> Guarded<'m, T> {
-    /// Wraps a pointer into a map entry together with the pin protecting it.
+impl<'m, T> Guarded<'m, T> {
+    /// Pins the epoch, runs `op` on `map` under the pin, and wraps the value
+    /// of the entry it returns together with the pin (and hands back
+    /// whatever owned `X` it returns beside the entry). The one way the
+    /// public layers make a `Guarded`.
     ///
-    /// # Safety
-    /// 1. `value` was derived from a reference into an entry of a map that is
-    ///    borrowed for `'m` (so the map, which frees its linked nodes when
-    ///    dropped, outlives the `Guarded`);
-    /// 2. that entry was reached under `guard` (so it is freed, if removed,
-    ///    only after `guard` is dropped).
+    /// Safe because of the closure's signature: it must work for *every*
+    /// lifetime `'g` of the two borrows it gets, so the entry it returns can
+    /// only come from `map` (borrowed for `'m`, which the result carries)
+    /// or from memory the pin protects (an entry reached under it), never
+    /// from a local of the caller; and it is an entry kind's entry
+    /// (`E: Entry`, a crate-private trait), so it cannot be the pin itself,
+    /// which moves into the result.
     #[inline]
-    pub(crate) unsafe fn from_raw(guard: Guard, value: NonNull<T>) -> Self {
-        Guarded {
-            value,
-            _guard: guard,
-            _map: PhantomData,
+    pub(crate) fn pin_with<M: ?Sized, E: Entry<Value = T>, X>(
+        map: &'m M,
+        op: impl for<'g> FnOnce(&'g M, &'g Guard) -> Option<(&'g E, X)>,
+    ) -> Option<(Self, X)> {
+        let guard = pin();
+        let (entry, extra) = op(map, &guard)?;
+        let value = NonNull::from(entry.value());
+        Some((
+            Guarded {
+                value,
+                _guard: guard,
+                _map: PhantomData,
+            },
+            extra,
+        ))
+    }
+
+    /// [`Guarded::pin_with`] for an operation that always returns an entry.
+    #[inline]
+    pub(crate) fn pin_entry<M: ?Sized, E: Entry<Value = T>>(
+        map: &'m M,
+        op: impl for<'g> FnOnce(&'g M, &'g Guard) -> &'g E,
+    ) -> Self {
+        match Self::pin_with(map, |map, guard| Some((op(map, guard), ()))) {
+            Some((guarded, ())) => guarded,
+            None => unreachable!("the operation returned an entry"),
         }
     }
 
+    /// [`Guarded::pin_with`] for an operation that returns an entry alone.
+    #[inline]
+    pub(crate) fn pin<M: ?Sized, E: Entry<Value = T>>(
+        map: &'m M,
+        op: impl for<'g> FnOnce(&'g M, &'g Guard) -> Option<&'g E>,
+    ) -> Option<Self> {
+        Self::pin_with(map, |map, guard| op(map, guard).map(|e| (e, ()))).map(|(g, ())| g)
+    }
+}
+
+impl<'m, T: ?Sized> Guarded<'m, T> {
     /// Narrows the reference to a part of the value (a field, say), keeping
     /// the same pin.
     ///
@@ -90,11 +127,12 @@ impl<T: ?Sized> Deref for Guarded<'_, T> {
 
     #[inline]
     fn deref(&self) -> &T {
-        // SAFETY: per `from_raw`'s contract the pointee is an entry (or part
-        // of one, via `map`) that is freed only after our guard is dropped
-        // and only after the map borrowed for `'m` is done with it; we hold
-        // the guard for as long as `self` lives, and the entry is never
-        // written after publication (nodes are immutable).
+        // SAFETY: the pointee is (part of, via `map`) an entry that
+        // `pin_with`'s closure reached under our guard in a map borrowed for
+        // `'m` (see `pin_with` for why nothing else can be): it is freed
+        // only after our guard is dropped, and the map cannot free it while
+        // borrowed. We hold the guard for as long as `self` lives, and the
+        // entry is never written after publication (nodes are immutable).
         unsafe { self.value.as_ref() }
     }
 }

@@ -14,7 +14,6 @@
 use crate::entry::{BorrowedKey, MapEntry, StrongKey};
 use crate::guarded::Guarded;
 use crate::occupied::OccupiedError;
-use crate::ops::keys::Entry;
 use crate::ops::Core;
 use crate::pinned::MapRef;
 use crate::snapshot::Snapshot;
@@ -22,7 +21,6 @@ use crate::stats::MapStats;
 use crate::sync::{pin, Guard};
 use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
-use core::ptr::NonNull;
 use std::collections::hash_map::RandomState;
 
 /// A lock-free concurrent hash map that gives memory back.
@@ -183,7 +181,7 @@ impl<K, V, S> SplitMap<K, V, S> {
     /// assert_eq!(h.hash_one(7u8), h.hash_one(7u8)); // the map's own placement
     /// ```
     pub fn hasher(&self) -> &S {
-        &self.core.hasher
+        self.core.hasher()
     }
 
     /// Counters describing contents, memory and history; O(1).
@@ -197,7 +195,7 @@ impl<K, V, S> SplitMap<K, V, S> {
     /// assert_eq!((s.len, s.inserts, s.removes), (0, 1, 1));
     /// ```
     pub fn stats(&self) -> MapStats {
-        self.core.stats()
+        self.core.figures().into()
     }
 }
 
@@ -370,14 +368,10 @@ where
     /// assert_eq!(map.get(&1), Some("b"));
     /// ```
     pub fn insert(&self, key: K, value: V) -> Option<Guarded<'_, V>> {
-        let guard = pin();
         let hash = self.core.hash(&key);
-        let old = self
-            .core
-            .insert(hash, &mut StrongKey::new(key), value, &guard)
-            .map(|e| NonNull::from(e.value()));
-        // SAFETY: `old` points into an entry of this map, reached under `guard`.
-        old.map(|v| unsafe { Guarded::from_raw(guard, v) })
+        Guarded::pin(&self.core, |core, guard| {
+            core.insert(hash, &mut StrongKey::new(key), value, guard)
+        })
     }
 
     /// Inserts `key -> value` only if `key` is absent: returns the inserted
@@ -397,20 +391,16 @@ where
         value: V,
     ) -> Result<Guarded<'_, V>, OccupiedError<Guarded<'_, V>, V>> {
         let hash = self.core.hash(&key);
-        let guard = pin();
-        let result = self
-            .core
-            .try_insert(hash, &mut StrongKey::new(key), value, &guard)
-            .map(|e| NonNull::from(e.value()))
-            .map_err(|(e, value)| (NonNull::from(e.value()), value));
-        match result {
-            // SAFETY: `v` points into an entry of this map, reached under `guard`.
-            Ok(v) => Ok(unsafe { Guarded::from_raw(guard, v) }),
-            Err((current, value)) => Err(OccupiedError {
-                // SAFETY: `current` points into an entry of this map, reached under `guard`.
-                current: unsafe { Guarded::from_raw(guard, current) },
-                value,
-            }),
+        let stored = Guarded::pin_with(&self.core, |core, guard| {
+            match core.try_insert(hash, &mut StrongKey::new(key), value, guard) {
+                Ok(inserted) => Some((inserted, None)),
+                Err((current, value)) => Some((current, Some(value))),
+            }
+        });
+        match stored {
+            Some((inserted, None)) => Ok(inserted),
+            Some((current, Some(value))) => Err(OccupiedError { current, value }),
+            None => unreachable!("try_insert returns an entry either way"),
         }
     }
 
@@ -460,18 +450,14 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.core.hash(key);
-        let guard = pin();
-        let old = self
-            .core
-            .remove_if(
+        Guarded::pin(&self.core, |core, guard| {
+            core.remove_if(
                 hash,
                 &mut BorrowedKey(key),
                 |e| pred(&e.key, &e.value),
-                &guard,
+                guard,
             )
-            .map(|e| NonNull::from(e.value()));
-        // SAFETY: `old` points into an entry of this map, reached under `guard`.
-        old.map(|v| unsafe { Guarded::from_raw(guard, v) })
+        })
     }
 
     /// Removes `key`; returns clones of the stored key and value.
@@ -519,13 +505,9 @@ where
         F: FnMut(&V) -> V,
     {
         let hash = self.core.hash(key);
-        let guard = pin();
-        let new = self
-            .core
-            .update(hash, &mut BorrowedKey(key), f, &guard)
-            .map(|e| NonNull::from(e.value()));
-        // SAFETY: `new` points into an entry of this map, reached under `guard`.
-        new.map(|v| unsafe { Guarded::from_raw(guard, v) })
+        Guarded::pin(&self.core, |core, guard| {
+            core.update(hash, &mut BorrowedKey(key), f, guard)
+        })
     }
 
     /// Stores `f(&old)` if `key` is present, else `value`; returns the value
@@ -545,13 +527,9 @@ where
         F: FnMut(&V) -> V,
     {
         let hash = self.core.hash(&key);
-        let guard = pin();
-        let stored = self
-            .core
-            .update_or_insert(hash, &mut StrongKey::new(key), f, value, &guard);
-        let stored = NonNull::from(stored.value());
-        // SAFETY: `stored` points into an entry of this map, reached under `guard`.
-        unsafe { Guarded::from_raw(guard, stored) }
+        Guarded::pin_entry(&self.core, |core, guard| {
+            core.update_or_insert(hash, &mut StrongKey::new(key), f, value, guard)
+        })
     }
 
     /// Returns the value for `key`, inserting `f()` first if the key is
@@ -572,13 +550,9 @@ where
         F: FnOnce() -> V,
     {
         let hash = self.core.hash(&key);
-        let guard = pin();
-        let stored = self
-            .core
-            .get_or_insert_with(hash, &mut StrongKey::new(key), f, &guard);
-        let stored = NonNull::from(stored.value());
-        // SAFETY: `stored` points into an entry of this map, reached under `guard`.
-        unsafe { Guarded::from_raw(guard, stored) }
+        Guarded::pin_entry(&self.core, |core, guard| {
+            core.get_or_insert_with(hash, &mut StrongKey::new(key), f, guard)
+        })
     }
 
     /// Computes the entry for `key` from its current value: `f(None)` if
@@ -606,13 +580,9 @@ where
         F: FnMut(Option<&V>) -> Option<V>,
     {
         let hash = self.core.hash(&key);
-        let guard = pin();
-        let stored = self
-            .core
-            .compute(hash, &mut StrongKey::new(key), f, &guard)
-            .map(|e| NonNull::from(e.value()));
-        // SAFETY: `stored` points into an entry of this map, reached under `guard`.
-        stored.map(|v| unsafe { Guarded::from_raw(guard, v) })
+        Guarded::pin(&self.core, |core, guard| {
+            core.compute(hash, &mut StrongKey::new(key), f, guard)
+        })
     }
 
     /// Removes every entry for which `keep(&k, &v)` is false. Each removal is
@@ -725,6 +695,6 @@ impl<K, V, S> SplitMap<K, V, S> {
     /// `loom-tests/tests/shrink.rs`). Returns false if no shrink is pending.
     #[doc(hidden)]
     pub fn loom_end_shrink_grace(&self) -> bool {
-        self.core.raw.loom_end_shrink_grace()
+        self.core.loom_end_shrink_grace()
     }
 }

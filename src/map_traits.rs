@@ -176,7 +176,6 @@ impl<K: Eq, V, S> IntoIterator for SplitMap<K, V, S> {
     fn into_iter(mut self) -> IntoIter<K, V> {
         let entries: Vec<(K, V)> = self
             .core
-            .raw
             .take_all()
             .into_iter()
             .map(|e| (e.key, e.value))

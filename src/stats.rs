@@ -2,7 +2,7 @@
 //! its counters (no walk). This module only describes; it never changes the
 //! map.
 
-use crate::raw::RawStats;
+use crate::ops::CoreFigures;
 
 /// A point-in-time report of a map's contents, memory and history.
 ///
@@ -72,8 +72,8 @@ pub struct MapStats {
     pub peak_bytes: usize,
 }
 
-impl From<RawStats> for MapStats {
-    fn from(r: RawStats) -> Self {
+impl From<CoreFigures> for MapStats {
+    fn from(r: CoreFigures) -> Self {
         let heap_bytes = r.node_bytes + r.directory_bytes + r.retired_bytes + r.fixed_bytes;
         MapStats {
             len: r.len,

@@ -32,7 +32,6 @@ use clock::duration_nanos;
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
-use core::ptr::NonNull;
 use core::time::Duration;
 use entry::{CacheCtx, CacheEntry, CacheKey, CacheProbe, SameKey};
 use evict::Operation;
@@ -265,7 +264,7 @@ impl<K, V, S> SplitCache<K, V, S> {
     pub fn stats(&self) -> CacheStats {
         let ctx = self.core.ctx();
         ctx.counters.report(
-            self.core.stats(),
+            self.core.figures().into(),
             Core::<CacheEntry<K, V>, S, CacheCtx<K, V>>::NODE_BYTES,
         )
     }
@@ -463,21 +462,20 @@ where
         let op = self.begin();
         let ctx = self.core.ctx();
         let hash = self.core.hash(&key);
-        let guard = pin();
-        let mut owned = CacheKey::new(key, op.now, ctx.tti, op.now.saturating_add(ttl));
-        let old = self.core.insert(hash, &mut owned, value, &guard);
-        match old {
-            Some(old) => ctx.left(&old.key, &old.value, RemovalCause::Replaced),
-            None => {
-                ctx.counters.inserted();
-                evict::enforce_bound(&self.core, &guard);
+        let old = Guarded::pin(&self.core, |core, guard| {
+            let mut owned = CacheKey::new(key, op.now, ctx.tti, op.now.saturating_add(ttl));
+            let old = core.insert(hash, &mut owned, value, guard);
+            match old {
+                Some(old) => ctx.left(&old.key, &old.value, RemovalCause::Replaced),
+                None => {
+                    ctx.counters.inserted();
+                    evict::enforce_bound(core, guard);
+                }
             }
-        }
-        let old = old.map(|e| NonNull::from(e.value()));
+            old
+        });
         op.finish();
-        // SAFETY: `old` points into an entry of this cache's map, reached
-        // under `guard`.
-        old.map(|v| unsafe { Guarded::from_raw(guard, v) })
+        old
     }
 
     /// Returns the live value for `key`, inserting `f()` first if there is
@@ -497,25 +495,24 @@ where
         let op = self.begin();
         let ctx = self.core.ctx();
         let hash = self.core.hash(&key);
-        let guard = pin();
-        let expires_at = op.now.saturating_add(ctx.ttl);
-        let mut owned = CacheKey::new(key, op.now, ctx.tti, expires_at);
-        let e = self.core.get_or_insert_with(hash, &mut owned, f, &guard);
-        if owned.moved() {
-            ctx.counters.miss();
-            ctx.counters.inserted();
-            evict::enforce_bound(&self.core, &guard);
-        } else {
-            if ctx.track_access {
-                e.touch(op.now);
+        let stored = Guarded::pin_entry(&self.core, |core, guard| {
+            let expires_at = op.now.saturating_add(ctx.ttl);
+            let mut owned = CacheKey::new(key, op.now, ctx.tti, expires_at);
+            let e = core.get_or_insert_with(hash, &mut owned, f, guard);
+            if owned.moved() {
+                ctx.counters.miss();
+                ctx.counters.inserted();
+                evict::enforce_bound(core, guard);
+            } else {
+                if ctx.track_access {
+                    e.touch(op.now);
+                }
+                ctx.counters.hit();
             }
-            ctx.counters.hit();
-        }
-        let stored = NonNull::from(e.value());
+            e
+        });
         op.finish();
-        // SAFETY: `stored` points into an entry of this cache's map,
-        // reached under `guard`.
-        unsafe { Guarded::from_raw(guard, stored) }
+        stored
     }
 
     /// Removes `key`'s live entry (reported as `Removed`); returns its value
@@ -536,17 +533,16 @@ where
         let op = self.begin();
         let ctx = self.core.ctx();
         let hash = self.core.hash(key);
-        let guard = pin();
-        let mut probe = CacheProbe::new(key, op.now, ctx.tti);
-        let old = self.core.remove_if(hash, &mut probe, |_| true, &guard);
-        if let Some(e) = old {
-            ctx.left(&e.key, &e.value, RemovalCause::Removed);
-        }
-        let old = old.map(|e| NonNull::from(e.value()));
+        let old = Guarded::pin(&self.core, |core, guard| {
+            let mut probe = CacheProbe::new(key, op.now, ctx.tti);
+            let old = core.remove_if(hash, &mut probe, |_| true, guard);
+            if let Some(e) = old {
+                ctx.left(&e.key, &e.value, RemovalCause::Removed);
+            }
+            old
+        });
         op.finish();
-        // SAFETY: `old` points into an entry of this cache's map, reached
-        // under `guard`.
-        old.map(|v| unsafe { Guarded::from_raw(guard, v) })
+        old
     }
 
     /// Removes every live entry for which `keep(&k, &v)` is false (each

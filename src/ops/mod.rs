@@ -19,9 +19,11 @@
 pub(crate) mod keys;
 
 use crate::raw::node::Node;
+/// The raw map's figures, as `Core::figures` returns them; the public
+/// layers build their own report types from them (`stats.rs`).
+pub(crate) use crate::raw::RawStats as CoreFigures;
 use crate::raw::{Action, Outcome, RawMap, DEFAULT_LOAD_FACTOR, DEFAULT_MIN_LOG2};
 pub(crate) use crate::raw::{RawIter, RawIterMut};
-use crate::stats::MapStats;
 use crate::sync::{pin, Guard};
 use core::cell::RefCell;
 use core::hash::{BuildHasher, Hash};
@@ -29,9 +31,12 @@ use keys::{Entry, OwnedKey, Probe, Rebuild};
 
 /// A raw map and the hasher that places its keys. `C` is the entry kind's
 /// context (`RawEntry::Ctx`, held by the raw map); `()` for most kinds.
+///
+/// Sealed: the public layers reach the raw map only through the methods
+/// below, and get raw figures, never raw types, back.
 pub(crate) struct Core<E, S, C = ()> {
-    pub(crate) raw: RawMap<E, C>,
-    pub(crate) hasher: S,
+    raw: RawMap<E, C>,
+    hasher: S,
 }
 
 impl<E, S, C> Core<E, S, C> {
@@ -112,8 +117,27 @@ impl<E, S, C> Core<E, S, C> {
         self.raw.capacity()
     }
 
-    pub(crate) fn stats(&self) -> MapStats {
-        self.raw.raw_stats().into()
+    /// The raw map's counters and sizes, O(stripes).
+    pub(crate) fn figures(&self) -> CoreFigures {
+        self.raw.raw_stats()
+    }
+
+    /// The hasher that places keys.
+    #[inline]
+    pub(crate) fn hasher(&self) -> &S {
+        &self.hasher
+    }
+
+    /// Takes every live entry out, leaving the map empty (exclusive
+    /// access: no reader can exist).
+    pub(crate) fn take_all(&mut self) -> Vec<E> {
+        self.raw.take_all()
+    }
+
+    /// Loom-only hook: see `Directory::loom_end_shrink_grace`.
+    #[cfg(loom)]
+    pub(crate) fn loom_end_shrink_grace(&self) -> bool {
+        self.raw.loom_end_shrink_grace()
     }
 
     #[inline]

@@ -154,7 +154,7 @@ where
 {
     #[inline]
     fn hash_identity(&self, key: &Arc<K>) -> u64 {
-        ByIdentity::hash_key(&self.core().hasher, key)
+        ByIdentity::hash_key(self.core().hasher(), key)
     }
 
     /// The value for `key` (this very allocation).

@@ -12,14 +12,12 @@ use super::snapshot::WeakSnapshot;
 use super::{WeakMap, WeakStats};
 use crate::guarded::Guarded;
 use crate::occupied::OccupiedError;
-use crate::ops::keys::Entry;
 use crate::ops::Core;
 use crate::stats::MapStats;
 use crate::sync::pin;
 use core::fmt;
 use core::hash::BuildHasher;
 use core::marker::PhantomData;
-use core::ptr::NonNull;
 use std::collections::hash_map::RandomState;
 use std::sync::Arc;
 
@@ -142,7 +140,7 @@ impl<K, V, S, M> WeakMap<K, V, S, M> {
     /// assert_eq!(h.hash_one(3u8), h.hash_one(3u8));
     /// ```
     pub fn hasher(&self) -> &S {
-        &self.core.hasher
+        self.core.hasher()
     }
 
     /// Counter figures, O(1), as for [`SplitMap::stats`](crate::SplitMap::stats).
@@ -161,7 +159,7 @@ impl<K, V, S, M> WeakMap<K, V, S, M> {
     /// assert_eq!((s.len, s.inserts, s.purged), (0, 1, 1));
     /// ```
     pub fn stats(&self) -> MapStats {
-        self.core.stats()
+        self.core.figures().into()
     }
 }
 
@@ -244,7 +242,7 @@ where
             }
         }
         WeakStats {
-            stats: self.core.stats(),
+            stats: self.core.figures().into(),
             live,
             dead,
             dead_node_bytes: dead * Core::<WeakEntry<K, V>, S>::NODE_BYTES,
@@ -371,7 +369,7 @@ where
 {
     #[inline]
     pub(super) fn hash_owned(&self, key: &Arc<K>) -> u64 {
-        M::hash_key(&self.core.hasher, key)
+        M::hash_key(self.core.hasher(), key)
     }
 
     /// Inserts `key -> value`; returns the value it replaced (the value of a
@@ -392,15 +390,12 @@ where
     /// ```
     pub fn insert(&self, key: Arc<K>, value: V) -> Option<Guarded<'_, V>> {
         let hash = self.hash_owned(&key);
-        let guard = pin();
-        let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
-        let old = self
-            .core
-            .insert(hash, &mut owned, value, &guard)
-            .map(|e| NonNull::from(e.value()));
-        drop(owned); // upgraded keys die (if they must) only now
-                     // SAFETY: `old` points into an entry of this map, reached under `guard`.
-        old.map(|v| unsafe { Guarded::from_raw(guard, v) })
+        Guarded::pin(&self.core, |core, guard| {
+            let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
+            let old = core.insert(hash, &mut owned, value, guard);
+            drop(owned); // upgraded keys die (if they must) only now
+            old
+        })
     }
 
     /// Inserts only if no live key matching `key` is present; see
@@ -420,22 +415,19 @@ where
         value: V,
     ) -> Result<Guarded<'_, V>, OccupiedError<Guarded<'_, V>, V>> {
         let hash = self.hash_owned(&key);
-        let guard = pin();
-        let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
-        let result = self
-            .core
-            .try_insert(hash, &mut owned, value, &guard)
-            .map(|e| NonNull::from(e.value()))
-            .map_err(|(e, value)| (NonNull::from(e.value()), value));
-        drop(owned);
-        match result {
-            // SAFETY: `v` points into an entry of this map, reached under `guard`.
-            Ok(v) => Ok(unsafe { Guarded::from_raw(guard, v) }),
-            Err((current, value)) => Err(OccupiedError {
-                // SAFETY: `current` points into an entry of this map, reached under `guard`.
-                current: unsafe { Guarded::from_raw(guard, current) },
-                value,
-            }),
+        let stored = Guarded::pin_with(&self.core, |core, guard| {
+            let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
+            let result = core.try_insert(hash, &mut owned, value, guard);
+            drop(owned);
+            match result {
+                Ok(inserted) => Some((inserted, None)),
+                Err((current, value)) => Some((current, Some(value))),
+            }
+        });
+        match stored {
+            Some((inserted, None)) => Ok(inserted),
+            Some((current, Some(value))) => Err(OccupiedError { current, value }),
+            None => unreachable!("try_insert returns an entry either way"),
         }
     }
 
@@ -457,16 +449,12 @@ where
         F: FnOnce() -> V,
     {
         let hash = self.hash_owned(&key);
-        let guard = pin();
-        let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
-        let stored = NonNull::from(
-            self.core
-                .get_or_insert_with(hash, &mut owned, f, &guard)
-                .value(),
-        );
-        drop(owned);
-        // SAFETY: `stored` points into an entry of this map, reached under `guard`.
-        unsafe { Guarded::from_raw(guard, stored) }
+        Guarded::pin_entry(&self.core, |core, guard| {
+            let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
+            let stored = core.get_or_insert_with(hash, &mut owned, f, guard);
+            drop(owned);
+            stored
+        })
     }
 
     /// Stores `f(&old)` if a live key matching `key` is present, else
@@ -487,16 +475,12 @@ where
         F: FnMut(&V) -> V,
     {
         let hash = self.hash_owned(&key);
-        let guard = pin();
-        let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
-        let stored = NonNull::from(
-            self.core
-                .update_or_insert(hash, &mut owned, f, value, &guard)
-                .value(),
-        );
-        drop(owned);
-        // SAFETY: `stored` points into an entry of this map, reached under `guard`.
-        unsafe { Guarded::from_raw(guard, stored) }
+        Guarded::pin_entry(&self.core, |core, guard| {
+            let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
+            let stored = core.update_or_insert(hash, &mut owned, f, value, guard);
+            drop(owned);
+            stored
+        })
     }
 
     /// Computes the entry for `key` from its current value (`None` if
@@ -521,15 +505,12 @@ where
         F: FnMut(Option<&V>) -> Option<V>,
     {
         let hash = self.hash_owned(&key);
-        let guard = pin();
-        let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
-        let stored = self
-            .core
-            .compute(hash, &mut owned, f, &guard)
-            .map(|e| NonNull::from(e.value()));
-        drop(owned);
-        // SAFETY: `stored` points into an entry of this map, reached under `guard`.
-        stored.map(|v| unsafe { Guarded::from_raw(guard, v) })
+        Guarded::pin(&self.core, |core, guard| {
+            let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
+            let stored = core.compute(hash, &mut owned, f, guard);
+            drop(owned);
+            stored
+        })
     }
 }
 
@@ -623,14 +604,11 @@ where
         mut probe: impl WeakProbe<K>,
         mut pred: impl FnMut(&WeakEntry<K, V>) -> bool,
     ) -> Option<Guarded<'_, V>> {
-        let guard = pin();
-        let removed = self
-            .core
-            .remove_if(hash, &mut probe, &mut pred, &guard)
-            .map(|e| NonNull::from(e.value()));
-        drop(probe);
-        // SAFETY: `removed` points into an entry of this map, reached under `guard`.
-        removed.map(|v| unsafe { Guarded::from_raw(guard, v) })
+        Guarded::pin(&self.core, |core, guard| {
+            let removed = core.remove_if(hash, &mut probe, &mut pred, guard);
+            drop(probe);
+            removed
+        })
     }
 
     pub(super) fn remove_entry_with_probe(
@@ -638,15 +616,14 @@ where
         hash: u64,
         mut probe: impl WeakProbe<K>,
     ) -> Option<(Arc<K>, Guarded<'_, V>)> {
-        let guard = pin();
-        let removed = self
-            .core
-            .remove_if(hash, &mut probe, |e| e.key.strong_count() > 0, &guard)
-            .and_then(|e| Some((e.key.upgrade()?, NonNull::from(e.value()))));
-        drop(probe);
-        let (key, value) = removed?;
-        // SAFETY: `value` points into an entry of this map, reached under `guard`.
-        Some((key, unsafe { Guarded::from_raw(guard, value) }))
+        let (value, key) = Guarded::pin_with(&self.core, |core, guard| {
+            let removed = core
+                .remove_if(hash, &mut probe, |e| e.key.strong_count() > 0, guard)
+                .and_then(|e| Some((e, e.key.upgrade()?)));
+            drop(probe);
+            removed
+        })?;
+        Some((key, value))
     }
 
     pub(super) fn update_with_probe(
@@ -655,14 +632,11 @@ where
         mut probe: impl WeakProbe<K>,
         f: impl FnMut(&V) -> V,
     ) -> Option<Guarded<'_, V>> {
-        let guard = pin();
-        let new = self
-            .core
-            .update(hash, &mut probe, f, &guard)
-            .map(|e| NonNull::from(e.value()));
-        drop(probe);
-        // SAFETY: `new` points into an entry of this map, reached under `guard`.
-        new.map(|v| unsafe { Guarded::from_raw(guard, v) })
+        Guarded::pin(&self.core, |core, guard| {
+            let new = core.update(hash, &mut probe, f, guard);
+            drop(probe);
+            new
+        })
     }
 }
 

@@ -123,7 +123,7 @@ where
     /// assert_eq!(m.insert(Arc::clone(&key), 'b'), Some(&'a'));
     /// ```
     pub fn insert(&self, key: Arc<K>, value: V) -> Option<&V> {
-        let hash = M::hash_key(&self.core.hasher, &key);
+        let hash = M::hash_key(self.core.hasher(), &key);
         let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
         self.core
             .insert(hash, &mut owned, value, &self.guard)
@@ -143,7 +143,7 @@ where
     /// assert_eq!(m.try_insert(Arc::clone(&key), 'b').unwrap_err().current, &'a');
     /// ```
     pub fn try_insert(&self, key: Arc<K>, value: V) -> Result<&V, OccupiedError<&V, V>> {
-        let hash = M::hash_key(&self.core.hasher, &key);
+        let hash = M::hash_key(self.core.hasher(), &key);
         let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
         self.core
             .try_insert(hash, &mut owned, value, &self.guard)
@@ -168,7 +168,7 @@ where
     where
         F: FnOnce() -> V,
     {
-        let hash = M::hash_key(&self.core.hasher, &key);
+        let hash = M::hash_key(self.core.hasher(), &key);
         let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
         self.core
             .get_or_insert_with(hash, &mut owned, f, &self.guard)
@@ -191,7 +191,7 @@ where
     where
         F: FnMut(&V) -> V,
     {
-        let hash = M::hash_key(&self.core.hasher, &key);
+        let hash = M::hash_key(self.core.hasher(), &key);
         let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
         self.core
             .update_or_insert(hash, &mut owned, f, value, &self.guard)
@@ -212,7 +212,7 @@ where
     where
         F: FnMut(Option<&V>) -> Option<V>,
     {
-        let hash = M::hash_key(&self.core.hasher, &key);
+        let hash = M::hash_key(self.core.hasher(), &key);
         let mut owned = WeakOwnedKey::new(&key, M::owned_probe(&key));
         self.core
             .compute(hash, &mut owned, f, &self.guard)
