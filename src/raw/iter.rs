@@ -3,7 +3,7 @@
 //! map borrowed exclusively, handing out `&mut` entries (`get_mut`,
 //! `iter_mut`).
 //!
-//! Guarantees (DESIGN.md §1): never a key twice, every key present for the
+//! Guarantees (the README's "Consistency guarantees"): never a key twice, every key present for the
 //! whole walk, never blocks writers or waits for a resize. It reads only;
 //! it never unlinks, marks or links anything (`list.rs` owns every write),
 //! and `RawIterMut` writes only inside entries, never to a link word.

@@ -1,17 +1,19 @@
-//! `RawMap`: the unsafe core both public maps share, and its single-key
-//! operations (`get`, `compute`) and whole-map walks (`retain`, `iter`).
+//! `RawMap`: the unsafe core every entry kind shares (`SplitMap`'s, the
+//! weak maps', the cache's), and its single-key operations (`get`,
+//! `compute`) and whole-map walks (`retain`, `iter`).
 //!
-//! It combines the list (`list.rs`), the directory (`directory.rs`) and the
+//! It combines the list (`list.rs`), the directory (`directory/`) and the
 //! counters (`counter.rs`) into operations on entries of a type `E` that it
 //! knows nothing about except [`RawEntry`]: callers hash, and pass a matcher
 //! closure that says whether an entry holds the key they look for. So
-//! `SplitMap` (strong keys) and `WeakKeyMap` (weak keys) run the same code.
+//! strong keys, weak keys and expiring entries run the same code.
 //!
 //! The other jobs live next door: bucket starts and sentinel linking in
-//! `buckets.rs`, resize policy, shrink helping and compaction in
-//! `resize.rs`, retirement, reclamation and teardown in `reclaim.rs`.
+//! `buckets.rs`, resize policy in `resize.rs`, carrying a shrink out in
+//! `shrink_work.rs`, the compaction walk in `compact.rs`, retirement,
+//! reclamation and teardown in `reclaim.rs`.
 //!
-//! ## Values: immutable nodes (DESIGN.md §3, option b)
+//! ## Values: immutable nodes
 //! A data node never changes after it is published. Replacing a value is one
 //! CAS on the old node's word that at once marks it deleted and links the
 //! new node carrying the new value (`old.next = new | MARK`, `new.next` = the
@@ -22,7 +24,8 @@
 //! re-searches) or fails on the marked node and re-searches to find the
 //! replacement. Reads cost no extra allocation or pointer hop; each update
 //! allocates one node. Chosen over a value pointer for the read path and the
-//! bytes per entry (DESIGN.md measurements: 72 vs 104 B/entry).
+//! bytes per entry (`docs/decisions.md`, "Values: immutable nodes": 72 vs
+//! 104 B/entry).
 //!
 //! ## What this module must never do
 //! Wait for another thread: every loop here retries only after a CAS failed
@@ -38,8 +41,10 @@ pub(crate) mod node;
 pub(crate) mod split_order;
 
 mod buckets;
+mod compact;
 mod reclaim;
 mod resize;
+mod shrink_work;
 
 use crate::sync::{unprotected, AtomicUsize, Guard, Ordering, Word};
 use core::marker::PhantomData;
@@ -90,9 +95,9 @@ pub(crate) struct RawMap<E, C = ()> {
     purging: AtomicUsize,
     /// Writes that met a long shrink's grace period, and the mask of them
     /// that skip helping it while the collector makes no progress
-    /// (`resize.rs`, `help_grace`).
+    /// (`shrink_work.rs`, `help_grace`).
     #[cfg(not(loom))]
-    grace_help: resize::GraceHelp,
+    grace_help: shrink_work::GraceHelp,
     /// The entry kind's context (`RawEntry::Ctx`), handed to its `is_dead`
     /// and `on_dead_marked`; `()` for kinds that need none.
     ctx: C,
@@ -115,7 +120,7 @@ impl<E, C> RawMap<E, C> {
             compactions: AtomicUsize::new(0),
             sweep_cursor: AtomicUsize::new(0),
             #[cfg(not(loom))]
-            grace_help: resize::GraceHelp::default(),
+            grace_help: shrink_work::GraceHelp::default(),
             purging: AtomicUsize::new(0),
             ctx,
             _owns: PhantomData,
@@ -472,32 +477,6 @@ impl<E: RawEntry, C> RawMap<E, C> {
         walk.filter(|(key, _)| *key == so_key)
             .map(|(_, entry)| entry)
             .find(|entry| matches!(matcher(entry), Match::Equal))
-    }
-}
-
-/// Hooks that forward to the map and count the dead entries marked.
-struct CountDead<'a, E: RawEntry> {
-    map: &'a RawMap<E, E::Ctx>,
-    dead: core::cell::Cell<usize>,
-}
-
-impl<E: RawEntry + Send + 'static> ListHooks<E> for CountDead<'_, E> {
-    fn dir(&self) -> &Directory {
-        &self.map.dir
-    }
-
-    unsafe fn retire(&self, node: *const Node<E>, guard: &Guard) {
-        // SAFETY: forwarded unchanged; our caller keeps `retire`'s contract.
-        unsafe { self.map.retire(node, guard) }
-    }
-
-    fn is_dead(&self, entry: &E) -> bool {
-        self.map.is_dead(entry)
-    }
-
-    fn dead_marked(&self, entry: &E) {
-        self.dead.set(self.dead.get() + 1);
-        self.map.dead_marked(entry);
     }
 }
 

@@ -25,7 +25,7 @@
 //!   without touching it or computing anything, and follows it through the
 //!   directory only when it must pass it. `parity` is the
 //!   incarnation parity of the sentinel's directory level (see
-//!   `directory.rs`: a level dropped by a shrink and allocated again by a
+//!   `directory/mod.rs`: a level dropped by a shrink and allocated again by a
 //!   later growth is a new array with the other parity), so a stale
 //!   reference to a dropped level is recognized and the walk restarts.
 //! - The end of the list is [`END`], a reference to bucket 0: bucket 0 is
@@ -42,7 +42,7 @@
 //! same `so_key`. Unlinking a marked sentinel by a CAS that expects a
 //! reference to it can only succeed while that same incarnation is still
 //! linked: the other incarnation has the other parity, and a pinned thread
-//! sees at most one change of incarnation (`directory.rs`).
+//! sees at most one change of incarnation (`directory/mod.rs`).
 //!
 //! ### Slot states (a directory slot is a sentinel's `next`)
 //! - `0` ([`UNCLAIMED`]): never linked in this incarnation of its level;
@@ -74,7 +74,7 @@ const PARITY_SHIFT: u32 = 3;
 /// The low bits of a reference word that are not its key.
 const REF_LOW_BITS: usize = 0b1111;
 // A bucket below 2^MAX_LOG2, bit-reversed, leaves the 4 low bits free.
-const _: () = assert!(crate::raw::directory::MAX_LOG2 + 4 <= usize::BITS);
+const _: () = assert!(crate::raw::split_order::MAX_LOG2 + 4 <= usize::BITS);
 
 /// The end of the list: a reference to bucket 0 (never a successor).
 pub(crate) const END: Word = Word::from_bits(REF);
@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn references_round_trip() {
-        let top = (1usize << crate::raw::directory::MAX_LOG2) - 1;
+        let top = (1usize << crate::raw::split_order::MAX_LOG2) - 1;
         for bucket in [0usize, 1, 2, 3, 1000, (1 << 28) - 1, top] {
             for parity in 0..2 {
                 let w = sentinel_word(bucket, parity);

@@ -6,6 +6,11 @@
 //! bucket. Doubling the bucket count splits every bucket in two without
 //! moving a node. This module is pure arithmetic and owns nothing else.
 
+/// Largest supported `log2` of the bucket count: a bucket number,
+/// bit-reversed, must leave the low bits of a reference word free for its
+/// tags (`node.rs`).
+pub(crate) const MAX_LOG2: u32 = if usize::BITS >= 64 { 40 } else { 28 };
+
 /// The split-order key of a data node with this hash. Always odd.
 ///
 /// Hash bit 63 lands in bit 0, which is then forced to 1: two hashes that

@@ -7,11 +7,19 @@
 //! the closure ran), so if that `Arc` was the last one, `K`'s destructor
 //! never runs inside a list traversal.
 
-use super::mode::WeakProbe;
 use crate::ops::keys::{Entry, Match, OwnedKey, Probe, RawEntry, Rebuild};
 use core::alloc::Layout;
 use core::borrow::Borrow;
 use std::sync::{Arc, Weak};
+
+/// Compares a stored weak key with the key an operation looks for: the
+/// value probe (`ByValue`) or the identity probe (`ByIdentity`). Public
+/// only because `KeyMode`'s associated probe type names it; this module is
+/// private, so no user can reach it.
+pub trait WeakProbe<K> {
+    /// `None` if the stored key is dead, else whether it matches.
+    fn probe_weak(&mut self, stored: &Weak<K>) -> Option<bool>;
+}
 
 /// One weak-key entry, stored inline in an immutable list node. The key's
 /// hash is not stored here: the node's `so_key` carries it.

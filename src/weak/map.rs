@@ -6,8 +6,9 @@
 //! Why over 600 lines: about 320 of them are the public methods' docs and
 //! examples; one file keeps the weak map's whole public surface together.
 
+use super::entry::WeakProbe;
 use super::entry::{arc_allocation_bytes, WeakEntry, WeakOwnedKey};
-use super::mode::{KeyMode, WeakProbe};
+use super::mode::KeyMode;
 use super::snapshot::WeakSnapshot;
 use super::{WeakMap, WeakStats};
 use crate::guarded::Guarded;

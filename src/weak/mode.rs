@@ -4,30 +4,20 @@
 //! everything else about the weak map is shared. The trait is sealed: these
 //! two are the only modes.
 
-use super::entry::{IdentityProbe, ValueProbe};
+use super::entry::{IdentityProbe, ValueProbe, WeakProbe};
 use core::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
 pub(crate) mod private {
-    use std::sync::Weak;
-
     /// Seals [`KeyMode`](super::KeyMode).
     pub trait Sealed {}
-
-    /// Compares a stored weak key with the key an operation looks for.
-    pub trait WeakProbe<K> {
-        /// `None` if the stored key is dead, else whether it matches.
-        fn probe_weak(&mut self, stored: &Weak<K>) -> Option<bool>;
-    }
 }
-
-pub(crate) use private::WeakProbe;
 
 /// How a [`WeakMap`](crate::WeakMap) compares keys: [`ByValue`] or
 /// [`ByIdentity`]. Sealed; its items are internal.
 pub trait KeyMode<K>: private::Sealed {
     #[doc(hidden)]
-    type OwnedProbe<'k>: private::WeakProbe<K>
+    type OwnedProbe<'k>: WeakProbe<K>
     where
         K: 'k;
 

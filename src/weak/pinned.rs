@@ -10,9 +10,10 @@
 //! either way, because a dead or removed entry is freed only after every
 //! pinned thread has unpinned.
 
+use super::entry::WeakProbe;
 use super::entry::{WeakEntry, WeakOwnedKey};
 use super::map::retain_live;
-use super::mode::{KeyMode, WeakProbe};
+use super::mode::KeyMode;
 use super::WeakMap;
 use crate::occupied::OccupiedError;
 use crate::ops::keys::Entry;

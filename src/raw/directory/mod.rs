@@ -11,7 +11,7 @@
 //! The directory owns the `state` word, the level arrays and the shrink's
 //! work distribution. It never walks the list and never changes a slot:
 //! linking and unlinking sentinels is the list's job (`list.rs`), driven by
-//! `buckets.rs` and `resize.rs`.
+//! `buckets.rs` and `shrink_work.rs`.
 //!
 //! ## Incarnations of a level
 //! A level word holds the level array's address with an incarnation parity
@@ -54,11 +54,9 @@ pub(crate) use shrink::ShrinkWork;
 use shrink::{seq_tag, CANCELLED};
 
 use crate::raw::node::{is_linked, ref_bucket, ref_parity, LINKED, UNCLAIMED};
-use crate::raw::split_order::{bucket_of, level_len, level_of, parent_bucket};
+use crate::raw::split_order::{bucket_of, level_len, level_of, parent_bucket, MAX_LOG2};
 use crate::sync::{Arc, AtomicU64, AtomicUsize, AtomicWord, Guard, Ordering, Word};
 
-/// Largest supported `log2` of the bucket count.
-pub(crate) const MAX_LOG2: u32 = if usize::BITS >= 64 { 40 } else { 28 };
 /// One level word per possible bit length of a bucket number, though only
 /// levels up to `MAX_LOG2` are ever allocated: `level_of` then needs no
 /// bounds check on the hot path.

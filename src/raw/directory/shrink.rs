@@ -47,7 +47,7 @@
 //!   level was never allocated (issue 17: a helper preempted between
 //!   reading the state and loading the cursor used to claim such a chunk
 //!   after the shrink ended and the map regrew, and mark a live sentinel
-//!   of the new array; `resize.rs` test
+//!   of the new array; `shrink_work.rs` test
 //!   `a_stale_helper_claims_nothing_after_its_shrink_ended`, loom
 //!   `stale_claim.rs`);
 //! - a helped chunk: it captures before re-checking the done prefix, and
@@ -75,14 +75,13 @@
 
 //! ## What this module must never do
 //! Wait, or touch a node: it hands out work and verifies it by reading
-//! slot words; the unlinking itself is `resize.rs`'s (through `list.rs`).
+//! slot words; the unlinking itself is `shrink_work.rs`'s (through `list.rs`).
 
 use super::{
-    free_level, DirState, Directory, FROM_SHIFT, LOG2_MASK, MAX_LOG2, PARITY, PENDING, SEQ_MASK,
-    SEQ_SHIFT,
+    free_level, DirState, Directory, FROM_SHIFT, LOG2_MASK, PARITY, PENDING, SEQ_MASK, SEQ_SHIFT,
 };
 use crate::raw::node::{is_linked, is_marked, UNCLAIMED};
-use crate::raw::split_order::level_len;
+use crate::raw::split_order::{level_len, MAX_LOG2};
 use crate::sync::{Arc, AtomicWord, Guard, Ordering, Word};
 use core::ops::Range;
 
