@@ -2,7 +2,7 @@
 //! immutable node, and the two probes that find it (a borrowed `&Q`, or an
 //! owned `K` on its way into a node).
 
-use crate::ops::keys::{match_if, Entry, Match, OwnedKey, Probe, RawEntry, Rebuild};
+use crate::ops::entry_kind::{match_if, Entry, Match, OwnedKey, Probe, RawEntry, Rebuild};
 use core::borrow::Borrow;
 
 /// One key-value pair, stored inline in an immutable list node.

@@ -7,7 +7,7 @@
 //! thread removes or replaces it meanwhile. This module owns that one idea;
 //! it never looks inside a map.
 
-use crate::ops::keys::Entry;
+use crate::ops::entry_kind::Entry;
 use crate::sync::{pin, Guard};
 use core::fmt;
 use core::marker::PhantomData;

@@ -113,9 +113,9 @@ impl<K, V, S> SplitMap<K, V, S> {
 
     /// A map sized for `capacity` entries that may still shrink below it
     /// (bulk builds: `collect`, `From`, `clone`, deserialize).
-    pub(crate) fn presized(capacity: usize, hasher: S) -> Self {
+    pub(crate) fn for_bulk_build(capacity: usize, hasher: S) -> Self {
         SplitMap {
-            core: Core::presized(capacity, hasher),
+            core: Core::for_bulk_build(capacity, hasher),
         }
     }
 

@@ -37,7 +37,7 @@ where
     /// Copies the entries of a snapshot walk into a new map, sized for them
     /// but free to shrink (no `with_capacity` floor).
     fn clone(&self) -> Self {
-        let new = SplitMap::presized(self.len(), self.hasher().clone());
+        let new = SplitMap::for_bulk_build(self.len(), self.hasher().clone());
         {
             let snapshot = self.snapshot();
             let target = new.pin();
@@ -88,7 +88,7 @@ where
     /// Sized for the iterator's lower size bound, without a shrink floor.
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let iter = iter.into_iter();
-        let map = SplitMap::presized(iter.size_hint().0, S::default());
+        let map = SplitMap::for_bulk_build(iter.size_hint().0, S::default());
         (&map).extend(iter);
         map
     }
@@ -138,7 +138,7 @@ where
     /// Moves the entries over, keeping the `HashMap`'s hasher; sized for
     /// them without a shrink floor.
     fn from(map: std::collections::HashMap<K, V, S>) -> Self {
-        let new = SplitMap::presized(map.len(), map.hasher().clone());
+        let new = SplitMap::for_bulk_build(map.len(), map.hasher().clone());
         (&new).extend(map);
         new
     }

@@ -9,7 +9,7 @@
 
 use crate::entry::{BorrowedKey, MapEntry, StrongKey};
 use crate::occupied::OccupiedError;
-use crate::ops::keys::Entry;
+use crate::ops::entry_kind::Entry;
 use crate::ops::Core;
 use crate::snapshot::Iter;
 use crate::sync::Guard;

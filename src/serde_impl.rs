@@ -99,7 +99,7 @@ where
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
         let capacity = cautious_capacity::<K, V>(access.size_hint());
-        let map = SplitMap::presized(capacity, S::default());
+        let map = SplitMap::for_bulk_build(capacity, S::default());
         {
             let m = map.pin();
             while let Some((k, v)) = access.next_entry()? {

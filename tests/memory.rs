@@ -180,7 +180,7 @@ fn delete_all_under_a_held_pin_recovers_through_later_operations() {
 }
 
 /// Writes that meet a long shrink's grace period help the epoch along
-/// (`resize.rs`, `help_grace`); while a pinned thread holds the epoch that
+/// (`raw/shrink_work.rs`, `step_collector_for_grace`); while a pinned thread holds the epoch that
 /// help cannot progress, and each collector step would push this thread's
 /// epoch bag (~2 KiB even for one deferred free) to the global queue. The
 /// help backs off then: garbage held under a pin must grow per write by

@@ -218,7 +218,7 @@ impl<K, V> CacheBuilder<K, V> {
         };
         let core = match self.layout {
             Some((log2, load_factor)) => Core::with_layout_and_ctx(log2, load_factor, hasher, ctx),
-            None => Core::presized_with_ctx(self.initial_capacity, hasher, ctx),
+            None => Core::for_bulk_build_with_ctx(self.initial_capacity, hasher, ctx),
         };
         SplitCache { core }
     }

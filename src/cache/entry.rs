@@ -24,7 +24,7 @@ use super::clock::ClockSource;
 use super::evict;
 use super::listener::{notify, Listener, RemovalCause};
 use super::stats::Counters;
-use crate::ops::keys::{Entry, Match, OwnedKey, Probe, RawEntry};
+use crate::ops::entry_kind::{Entry, Match, OwnedKey, Probe, RawEntry};
 use crate::sync::{AtomicU64, Ordering};
 use core::borrow::Borrow;
 

@@ -25,7 +25,7 @@ pub use listener::RemovalCause;
 pub use stats::CacheStats;
 
 use crate::guarded::Guarded;
-use crate::ops::keys::Entry;
+use crate::ops::entry_kind::Entry;
 use crate::ops::Core;
 use crate::sync::pin;
 use clock::duration_nanos;

@@ -5,8 +5,8 @@
 //! One floor above `raw/`: the raw map knows nodes, buckets and one write
 //! primitive (`RawMap::compute`: find, decide, CAS); this module turns that
 //! primitive into the operations users know, generic over the entry kind
-//! ([`keys::Entry`]) and over how the key is named ([`keys::Probe`] for a
-//! borrowed key, [`keys::OwnedKey`] for one the caller hands over). Every
+//! ([`entry_kind::Entry`]) and over how the key is named ([`entry_kind::Probe`] for a
+//! borrowed key, [`entry_kind::OwnedKey`] for one the caller hands over). Every
 //! public type (`SplitMap`, `MapRef`, `Snapshot`, the weak maps and their
 //! pinned handles) forwards here and adds only hashing, the choice of probe
 //! and the shape of what it returns.
@@ -16,7 +16,7 @@
 //! (callers pass the guard, so the pinned layer pins once for many
 //! operations; only the whole-map maintenance calls pin for themselves).
 
-pub(crate) mod keys;
+pub(crate) mod entry_kind;
 
 use crate::raw::node::Node;
 /// The raw map's figures, as `Core::figures` returns them; the public
@@ -27,7 +27,7 @@ pub(crate) use crate::raw::{RawIter, RawIterMut};
 use crate::sync::{pin, Guard};
 use core::cell::RefCell;
 use core::hash::{BuildHasher, Hash};
-use keys::{Entry, OwnedKey, Probe, Rebuild};
+use entry_kind::{Entry, OwnedKey, Probe, Rebuild};
 
 /// A raw map and the hasher that places its keys. `C` is the entry kind's
 /// context (`RawEntry::Ctx`, held by the raw map); `()` for most kinds.
@@ -84,7 +84,7 @@ impl<E, S, C> Core<E, S, C> {
     /// Room for `capacity` entries before growing, but free to shrink below
     /// it: for maps built in bulk (`collect`, `From`, `clone`, deserialize),
     /// whose starting size is not a promise about their future.
-    pub(crate) fn presized(capacity: usize, hasher: S) -> Self
+    pub(crate) fn for_bulk_build(capacity: usize, hasher: S) -> Self
     where
         C: Default,
     {
@@ -93,8 +93,8 @@ impl<E, S, C> Core<E, S, C> {
         core
     }
 
-    /// [`presized`](Self::presized) with the entry kind's context.
-    pub(crate) fn presized_with_ctx(capacity: usize, hasher: S, ctx: C) -> Self {
+    /// [`for_bulk_build`](Self::for_bulk_build) with the entry kind's context.
+    pub(crate) fn for_bulk_build_with_ctx(capacity: usize, hasher: S, ctx: C) -> Self {
         let log2 = RawMap::<E, C>::log2_for_capacity(capacity, DEFAULT_LOAD_FACTOR);
         let core = Self::with_layout_and_ctx(log2, DEFAULT_LOAD_FACTOR, hasher, ctx);
         core.raw.lower_shrink_floor(DEFAULT_MIN_LOG2);

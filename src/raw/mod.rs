@@ -95,9 +95,9 @@ pub(crate) struct RawMap<E, C = ()> {
     purging: AtomicUsize,
     /// Writes that met a long shrink's grace period, and the mask of them
     /// that skip helping it while the collector makes no progress
-    /// (`shrink_work.rs`, `help_grace`).
+    /// (`shrink_work.rs`, `step_collector_for_grace`).
     #[cfg(not(loom))]
-    grace_help: shrink_work::GraceHelp,
+    collector_backoff: shrink_work::CollectorBackoff,
     /// The entry kind's context (`RawEntry::Ctx`), handed to its `is_dead`
     /// and `on_dead_marked`; `()` for kinds that need none.
     ctx: C,
@@ -120,7 +120,7 @@ impl<E, C> RawMap<E, C> {
             compactions: AtomicUsize::new(0),
             sweep_cursor: AtomicUsize::new(0),
             #[cfg(not(loom))]
-            grace_help: shrink_work::GraceHelp::default(),
+            collector_backoff: shrink_work::CollectorBackoff::default(),
             purging: AtomicUsize::new(0),
             ctx,
             _owns: PhantomData,

@@ -54,7 +54,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
         // space.
         #[cfg(not(loom))]
         if state.shrink_span() >= GRACE_HELP_MIN_SPAN && self.dir.shrink_grace_running(state) {
-            self.help_grace(state, guard);
+            self.step_collector_for_grace(state, guard);
         }
         false
     }
@@ -72,10 +72,10 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     #[cfg(not(loom))]
     #[cold]
     #[inline(never)]
-    fn help_grace(&self, state: DirState, guard: &Guard) {
-        let help = &self.grace_help;
-        let tick = help.writes.fetch_add(1, Ordering::Relaxed);
-        if tick & help.skip_mask.load(Ordering::Relaxed) != 0 {
+    fn step_collector_for_grace(&self, state: DirState, guard: &Guard) {
+        let backoff = &self.collector_backoff;
+        let tick = backoff.writes.fetch_add(1, Ordering::Relaxed);
+        if tick & backoff.skip_mask.load(Ordering::Relaxed) != 0 {
             return;
         }
         let freed = || self.counters.sum(|s| s.freed.load(Ordering::Relaxed));
@@ -87,13 +87,13 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
             }
         }
         let progress = freed() != freed_before || !self.dir.shrink_grace_running(self.dir.state());
-        let mask = help.skip_mask.load(Ordering::Relaxed);
+        let mask = backoff.skip_mask.load(Ordering::Relaxed);
         let next = if progress {
             0
         } else {
             (mask << 1 | 1).min(GRACE_HELP_MAX_SKIP)
         };
-        help.skip_mask.store(next, Ordering::Relaxed);
+        backoff.skip_mask.store(next, Ordering::Relaxed);
     }
 
     /// Does one chunk of a pending shrink whose grace period has elapsed: a
@@ -191,10 +191,11 @@ const GRACE_HELP_MIN_SPAN: usize = 64;
 #[cfg(not(loom))]
 const GRACE_HELP_MAX_SKIP: usize = 63;
 
-/// Per-map state of the writes' help with a long shrink's grace period.
+/// Per-map back-off of the collector steps writes take while a long
+/// shrink's grace period runs (`step_collector_for_grace`).
 #[cfg(not(loom))]
 #[derive(Default)]
-pub(crate) struct GraceHelp {
+pub(crate) struct CollectorBackoff {
     /// Writes that met such a grace period (wrapping).
     writes: AtomicUsize,
     /// Writes whose count has any of these bits set skip helping.

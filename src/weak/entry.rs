@@ -7,7 +7,7 @@
 //! the closure ran), so if that `Arc` was the last one, `K`'s destructor
 //! never runs inside a list traversal.
 
-use crate::ops::keys::{Entry, Match, OwnedKey, Probe, RawEntry, Rebuild};
+use crate::ops::entry_kind::{Entry, Match, OwnedKey, Probe, RawEntry, Rebuild};
 use core::alloc::Layout;
 use core::borrow::Borrow;
 use std::sync::{Arc, Weak};

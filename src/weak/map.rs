@@ -545,7 +545,7 @@ where
     /// Each key lives only as long as an `Arc` of it is held elsewhere.
     fn from_iter<I: IntoIterator<Item = (Arc<K>, V)>>(iter: I) -> Self {
         let iter = iter.into_iter();
-        let map = Self::from_core(Core::presized(iter.size_hint().0, S::default()));
+        let map = Self::from_core(Core::for_bulk_build(iter.size_hint().0, S::default()));
         (&map).extend(iter);
         map
     }

@@ -16,7 +16,7 @@ use super::map::retain_live;
 use super::mode::KeyMode;
 use super::WeakMap;
 use crate::occupied::OccupiedError;
-use crate::ops::keys::Entry;
+use crate::ops::entry_kind::Entry;
 use crate::ops::Core;
 use crate::sync::{pin, Guard};
 use core::fmt;

@@ -1,4 +1,6 @@
-//! How the operations core names a key without knowing what a key is.
+//! The entry-kind vocabulary of the operations core: what an entry kind
+//! provides ([`Entry`], [`Rebuild`]) and how an operation names a key
+//! without knowing what a key is ([`Probe`], [`OwnedKey`]).
 //!
 //! The core is generic over an entry kind (`SplitMap`'s strong key, the weak
 //! maps' `Weak<K>`, ...). An operation finds its entry through one of two
