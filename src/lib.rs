@@ -241,7 +241,7 @@ pub use map::SplitMap;
 pub use map_traits::IntoIter;
 pub use occupied::OccupiedError;
 pub use pinned::MapRef;
-pub use snapshot::{Iter, Snapshot};
+pub use snapshot::{ClonedIter, Iter, Snapshot};
 pub use stats::MapStats;
 pub use weak::{
     ByIdentity, ByValue, KeyMode, WeakIdentityMap, WeakIdentityMapRef, WeakIter, WeakKeyMap,

@@ -16,7 +16,7 @@ use crate::guarded::Guarded;
 use crate::occupied::OccupiedError;
 use crate::ops::Core;
 use crate::pinned::MapRef;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{ClonedIter, Snapshot};
 use crate::stats::MapStats;
 use crate::sync::{pin, Guard};
 use core::borrow::Borrow;
@@ -221,6 +221,8 @@ where
     /// m.insert(1, "one".to_string());
     /// assert_eq!(m.get(&1).map(String::as_str), Some("one"));
     /// ```
+    #[doc(alias = "guard")]
+    #[doc(alias = "lock")]
     pub fn pin(&self) -> MapRef<'_, K, V, S> {
         MapRef::new(&self.core, pin())
     }
@@ -240,8 +242,32 @@ where
     /// }
     /// assert_eq!(sum, 30);
     /// ```
+    #[doc(alias = "keys")]
+    #[doc(alias = "values")]
+    #[doc(alias = "read")]
     pub fn snapshot(&self) -> Snapshot<'_, K, V, S> {
         Snapshot::new(&self.core, pin())
+    }
+
+    /// Iterates clones of the entries, pinning the epoch for the
+    /// iterator's life (the same live walk as a [`snapshot`](Self::snapshot):
+    /// entries written during it may or may not appear, none twice). For
+    /// references instead of clones, iterate a snapshot or a
+    /// [`pin`](Self::pin)ned handle: `for (k, v) in &map.snapshot()`.
+    ///
+    /// # Examples
+    /// ```
+    /// let map: splitmap::SplitMap<u32, u32> = (0..4).map(|i| (i, i * 10)).collect();
+    /// let mut pairs: Vec<(u32, u32)> = map.iter().collect();
+    /// pairs.sort();
+    /// assert_eq!(pairs, [(0, 0), (1, 10), (2, 20), (3, 30)]);
+    /// ```
+    pub fn iter(&self) -> ClonedIter<'_, K, V>
+    where
+        K: Clone,
+        V: Clone,
+    {
+        ClonedIter::new(self.core.pinned_walk())
     }
 }
 

@@ -5,13 +5,50 @@
 //! This module adds no algorithm.
 
 use crate::map::SplitMap;
+use crate::snapshot::ClonedIter;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use std::collections::hash_map::RandomState;
 
-impl<K, V> Default for SplitMap<K, V, RandomState> {
+/// Any default-constructible hasher, as std's `HashMap` allows.
+///
+/// # Examples
+/// ```
+/// use std::hash::BuildHasherDefault;
+/// use std::collections::hash_map::DefaultHasher;
+/// let map: splitmap::SplitMap<u8, u8, BuildHasherDefault<DefaultHasher>> = Default::default();
+/// assert!(map.is_empty());
+/// ```
+impl<K, V, S: Default> Default for SplitMap<K, V, S> {
     fn default() -> Self {
-        Self::new()
+        Self::with_hasher(S::default())
+    }
+}
+
+/// `for (k, v) in &map` yields clones of the entries, as
+/// [`SplitMap::iter`] does; for references, iterate a
+/// [`snapshot`](SplitMap::snapshot) or a [`pin`](SplitMap::pin)ned handle.
+///
+/// # Examples
+/// ```
+/// let map: splitmap::SplitMap<u32, String> = (0..3).map(|i| (i, i.to_string())).collect();
+/// let mut total = 0;
+/// for (k, v) in &map {
+///     total += k + v.parse::<u32>().unwrap();
+/// }
+/// assert_eq!(total, 6);
+/// ```
+impl<'m, K, V, S> IntoIterator for &'m SplitMap<K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: BuildHasher,
+{
+    type Item = (K, V);
+    type IntoIter = ClonedIter<'m, K, V>;
+
+    fn into_iter(self) -> ClonedIter<'m, K, V> {
+        self.iter()
     }
 }
 

@@ -13,7 +13,7 @@
 //! This module reads only; it never unlinks or frees anything.
 
 use crate::entry::MapEntry;
-use crate::ops::{Core, RawIter};
+use crate::ops::{Core, PinnedWalk, RawIter};
 use crate::sync::Guard;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
@@ -143,5 +143,36 @@ impl<'g, K: Eq, V> Iterator for Iter<'g, K, V> {
 impl<K, V> fmt::Debug for Iter<'_, K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Iter").finish_non_exhaustive()
+    }
+}
+
+/// Iterator over clones of the entries, holding one epoch pin for its own
+/// life; see [`SplitMap::iter`](crate::SplitMap::iter).
+///
+/// The same walk as [`Snapshot::iter`] (the same guarantees), but it owns
+/// its pin, so it needs no snapshot to borrow from; it hands out clones
+/// because a reference could outlive the pin. Not `Send` (a pin belongs to
+/// its thread); while it lives, nothing removed from any map can be freed.
+pub struct ClonedIter<'m, K, V> {
+    walk: PinnedWalk<'m, MapEntry<K, V>>,
+}
+
+impl<'m, K: Eq, V> ClonedIter<'m, K, V> {
+    pub(crate) fn new(walk: PinnedWalk<'m, MapEntry<K, V>>) -> Self {
+        ClonedIter { walk }
+    }
+}
+
+impl<K: Eq + Clone, V: Clone> Iterator for ClonedIter<'_, K, V> {
+    type Item = (K, V);
+
+    fn next(&mut self) -> Option<(K, V)> {
+        self.walk.next_with(|e| (e.key.clone(), e.value.clone()))
+    }
+}
+
+impl<K, V> fmt::Debug for ClonedIter<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClonedIter").finish_non_exhaustive()
     }
 }

@@ -23,7 +23,7 @@ use crate::raw::node::Node;
 /// layers build their own report types from them (`stats.rs`).
 pub(crate) use crate::raw::RawStats as CoreFigures;
 use crate::raw::{Action, Outcome, RawMap, DEFAULT_LOAD_FACTOR, DEFAULT_MIN_LOG2};
-pub(crate) use crate::raw::{RawIter, RawIterMut};
+pub(crate) use crate::raw::{PinnedWalk, RawIter, RawIterMut};
 use crate::sync::{pin, Guard};
 use core::cell::RefCell;
 use core::hash::{BuildHasher, Hash};
@@ -155,6 +155,11 @@ impl<E: Entry, S, C> Core<E, S, C> {
     #[inline]
     pub(crate) fn iter<'g>(&'g self, guard: &'g Guard) -> RawIter<'g, E> {
         self.raw.iter(guard)
+    }
+
+    /// The same walk, pinning for its own life.
+    pub(crate) fn pinned_walk(&self) -> PinnedWalk<'_, E> {
+        self.raw.pinned_walk()
     }
 }
 

@@ -1,10 +1,11 @@
 //! `RawIter`: the iteration walk over the whole list (snapshots, `retain`,
-//! teardown-free reads of every entry); `RawIterMut`: the same walk over a
+//! teardown-free reads of every entry), and `PinnedWalk`, the same walk
+//! owning its pin; `RawIterMut`: the same walk over a
 //! map borrowed exclusively, handing out `&mut` entries (`get_mut`,
 //! `iter_mut`).
 //!
-//! Guarantees (the README's "Consistency guarantees"): never a key twice, every key present for the
-//! whole walk, never blocks writers or waits for a resize. It reads only;
+//! Guarantees (the README's "Consistency guarantees"): never a key twice,
+//! every key present for the whole walk, never blocks writers or waits for a resize. It reads only;
 //! it never unlinks, marks or links anything (`list.rs` owns every write),
 //! and `RawIterMut` writes only inside entries, never to a link word.
 
@@ -14,7 +15,8 @@ use crate::raw::node::{is_end, is_marked, is_ref, ref_so_key, succ_node, Link, N
 use crate::sync::{unprotected, Guard, Ordering, Word};
 use core::marker::PhantomData;
 
-/// A forward walk over the whole list yielding each live data node once.
+/// A forward walk over the whole list yielding each live data node once,
+/// under a guard it borrows.
 ///
 /// A node is yielded if its word was unmarked when the walk reached it.
 /// A replaced value's new node follows its old one, so within a run of equal
@@ -24,14 +26,9 @@ use core::marker::PhantomData;
 /// skipping what it already passed.
 pub(crate) struct RawIter<'g, E> {
     dir: &'g Directory,
-    next: Word,
     guard: &'g Guard,
-    /// The largest `so_key` passed; after a resume, nodes below it are
-    /// skipped (in a forward walk keys never decrease, so this never skips
-    /// anything otherwise).
-    reached: u64,
-    run_so_key: u64,
-    run_yielded: Vec<&'g E>,
+    walk: Walk<E>,
+    _yields: PhantomData<&'g E>,
 }
 
 impl<'g, E: RawEntry> RawIter<'g, E> {
@@ -40,11 +37,9 @@ impl<'g, E: RawEntry> RawIter<'g, E> {
     pub(crate) unsafe fn new(dir: &'g Directory, guard: &'g Guard) -> Self {
         RawIter {
             dir,
-            next: dir.head(guard).load(Ordering::Acquire),
             guard,
-            reached: 0,
-            run_so_key: 0, // a sentinel key: no data node has it
-            run_yielded: Vec::new(),
+            walk: Walk::new(dir, guard),
+            _yields: PhantomData,
         }
     }
 }
@@ -54,6 +49,83 @@ impl<'g, E: RawEntry> Iterator for RawIter<'g, E> {
     type Item = (&'g Link, &'g E);
 
     fn next(&mut self) -> Option<Self::Item> {
+        // SAFETY:
+        // 1. `dir` is this map's directory, the same at every step
+        //    (constructor's contract, and the field never changes);
+        // 2. `guard` is borrowed for `'g`, so this thread has stayed pinned
+        //    since the walk began, and every step passes it.
+        unsafe { self.walk.step(self.dir, self.guard) }
+    }
+}
+
+/// The same walk owning its pin, for an iterator that outlives no guard of
+/// its caller (`SplitMap::iter`). It hands each entry to a closure that
+/// cannot keep a reference to it (the closure's result may not borrow the
+/// entry), since the pin goes with the walk.
+pub(crate) struct PinnedWalk<'m, E> {
+    dir: &'m Directory,
+    guard: Guard,
+    walk: Walk<E>,
+}
+
+impl<'m, E: RawEntry> PinnedWalk<'m, E> {
+    /// # Safety
+    /// `dir` is the directory of a map whose data nodes are `Node<E>`.
+    pub(crate) unsafe fn new(dir: &'m Directory, guard: Guard) -> Self {
+        let walk = Walk::new(dir, &guard);
+        PinnedWalk { dir, guard, walk }
+    }
+
+    /// The next live entry, as `f` sees it.
+    pub(crate) fn next_with<R>(&mut self, f: impl FnOnce(&E) -> R) -> Option<R> {
+        // SAFETY:
+        // 1. `dir` is this map's directory, the same at every step
+        //    (constructor's contract, and the field never changes);
+        // 2. `guard` was pinned before the walk began (the constructor takes
+        //    it already pinned) and is owned by `self`, so it is held for
+        //    every step.
+        let (_, entry) = unsafe { self.walk.step(self.dir, &self.guard) }?;
+        Some(f(entry))
+    }
+}
+
+/// The state of the whole-list walk between two steps, apart from the
+/// directory and the guard it walks under (`RawIter` borrows the guard,
+/// `PinnedWalk` owns it).
+struct Walk<E> {
+    next: Word,
+    /// The largest `so_key` passed; after a resume, nodes below it are
+    /// skipped (in a forward walk keys never decrease, so this never skips
+    /// anything otherwise).
+    reached: u64,
+    run_so_key: u64,
+    /// The entries of the current run of equal `so_key` already yielded.
+    run_yielded: Vec<*const E>,
+}
+
+impl<E: RawEntry> Walk<E> {
+    fn new(dir: &Directory, guard: &Guard) -> Self {
+        Walk {
+            next: dir.head(guard).load(Ordering::Acquire),
+            reached: 0,
+            run_so_key: 0, // a sentinel key: no data node has it
+            run_yielded: Vec::new(),
+        }
+    }
+
+    /// The next live data node.
+    ///
+    /// # Safety
+    /// 1. `dir` is the directory of a map whose data nodes are `Node<E>`,
+    ///    the one the walk was created with;
+    /// 2. the calling thread has stayed pinned since the walk was created,
+    ///    and `guard` is (a reference to) a guard of that pin: every word
+    ///    the walk kept from an earlier step still points to live memory.
+    unsafe fn step<'g>(
+        &mut self,
+        dir: &'g Directory,
+        guard: &'g Guard,
+    ) -> Option<(&'g Link, &'g E)> {
         loop {
             super::list::count_step();
             if is_ref(self.next) {
@@ -61,20 +133,17 @@ impl<'g, E: RawEntry> Iterator for RawIter<'g, E> {
                     return None;
                 }
                 self.reached = self.reached.max(ref_so_key(self.next));
-                self.next = match self.dir.follow(self.next, self.guard) {
+                self.next = match dir.follow(self.next, guard) {
                     Some(slot) => slot.load(Ordering::Acquire),
                     // Resume: `reached` reversed is a hash whose bucket's
                     // start precedes it.
-                    None => {
-                        self.dir
-                            .read_start(self.reached.reverse_bits(), self.guard)
-                            .0
-                    }
+                    None => dir.read_start(self.reached.reverse_bits(), guard).0,
                 };
                 continue;
             }
             let node = succ_node::<E>(self.next);
-            // SAFETY: reached from the head under `guard`, so live.
+            // SAFETY: reached from the head under a pin held since the walk
+            // began (contract 2), so live.
             let link = unsafe { Node::link(node) };
             let next = link.next.load(Ordering::Acquire);
             self.next = next;
@@ -82,10 +151,16 @@ impl<'g, E: RawEntry> Iterator for RawIter<'g, E> {
                 continue;
             }
             self.reached = link.so_key;
-            // SAFETY: a live data node of this map (constructor's contract).
+            // SAFETY: a live data node of this map (contracts 1 and 2).
             let entry = unsafe { Node::entry(node) };
             if link.so_key == self.run_so_key {
-                if self.run_yielded.iter().any(|seen| seen.same_key(entry)) {
+                // SAFETY: entries yielded earlier in this walk, reached
+                // under the same pin (contract 2), so still allocated.
+                if self
+                    .run_yielded
+                    .iter()
+                    .any(|&seen| unsafe { &*seen }.same_key(entry))
+                {
                     continue;
                 }
             } else {

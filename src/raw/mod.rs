@@ -51,7 +51,7 @@ use core::marker::PhantomData;
 use counter::Counters;
 pub(crate) use counter::RawStats;
 use directory::Directory;
-pub(crate) use iter::{RawIter, RawIterMut};
+pub(crate) use iter::{PinnedWalk, RawIter, RawIterMut};
 use list::{insert_at, lookup, search, try_mark, try_replace, Position, Restart};
 pub(crate) use list::{ListHooks, Match, RawEntry};
 use node::{is_marked, node_word, relink, Node, MARK};
@@ -444,6 +444,12 @@ impl<E: RawEntry, C> RawMap<E, C> {
     pub(crate) fn iter<'g>(&'g self, guard: &'g Guard) -> RawIter<'g, E> {
         // SAFETY: this map's directory; its data nodes are `Node<E>`.
         unsafe { RawIter::new(&self.dir, guard) }
+    }
+
+    /// Iterates live entries under a pin the walk owns.
+    pub(crate) fn pinned_walk(&self) -> PinnedWalk<'_, E> {
+        // SAFETY: this map's directory; its data nodes are `Node<E>`.
+        unsafe { PinnedWalk::new(&self.dir, crate::sync::pin()) }
     }
 
     /// Iterates live entries mutably (exclusive access: no reader can

@@ -515,9 +515,10 @@ where
     }
 }
 
-impl<K, V, M> Default for WeakMap<K, V, RandomState, M> {
+/// Any default-constructible hasher, as std's `HashMap` allows.
+impl<K, V, S: Default, M> Default for WeakMap<K, V, S, M> {
     fn default() -> Self {
-        Self::new()
+        Self::with_hasher(S::default())
     }
 }
 
