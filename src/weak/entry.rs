@@ -15,7 +15,8 @@ use std::sync::{Arc, Weak};
 /// Compares a stored weak key with the key an operation looks for: the
 /// value probe (`ByValue`) or the identity probe (`ByIdentity`). Public
 /// only because `KeyMode`'s associated probe type names it; this module is
-/// private, so no user can reach it.
+/// private, so no user can reach it (rustc before 1.85 still flags it).
+#[allow(unreachable_pub)]
 pub trait WeakProbe<K> {
     /// `None` if the stored key is dead, else whether it matches.
     fn probe_weak(&mut self, stored: &Weak<K>) -> Option<bool>;
