@@ -287,6 +287,8 @@ pub(crate) fn stripe_count() -> usize {
 ///
 /// Threads get consecutive numbers on first use, so up to `stripes` threads
 /// never share a stripe. Under loom there is one stripe and this returns 0.
+/// Once the thread's thread-locals are destroyed (a map used from a
+/// thread-local destructor) it returns 0: that thread shares stripe 0.
 #[cfg(not(loom))]
 #[inline]
 pub(crate) fn thread_stripe_hint() -> usize {
@@ -361,6 +363,8 @@ mod chaos {
                 rng.set(x);
                 x
             })
+            // Thread-locals destroyed (a thread-local destructor): pass
+            // straight through (1 spins for 0 iterations).
             .unwrap_or(1);
         match r & 15 {
             0 => {
