@@ -1,15 +1,20 @@
-//! `SplitCache` races that need threads whose clock readings differ: a
-//! reader whose reading is older than the purging thread's touches an entry
-//! that the purging thread has just found expired. The entry must still be
-//! reported `Expired` (the decision that made it dead), never `Size` (a
-//! cache with no bound has no size evictions).
+//! `SplitCache` races between a thread that removes and one that reads.
 //!
-//! The clock is per thread (`ThreadClock`): each thread sets its own
-//! reading, which never decreases on that thread. That is what any clock
-//! looks like to a thread preempted between its reading and its touch.
+//! - Clock readings that differ: a reader whose reading is older than the
+//!   purging thread's touches an entry that the purging thread has just
+//!   found expired. The entry must still be reported `Expired` (the
+//!   decision that made it dead), never `Size` (a cache with no bound has
+//!   no size evictions). The clock is per thread (`ThreadClock`): each
+//!   thread sets its own reading, which never decreases on that thread.
+//!   That is what any clock looks like to a thread preempted between its
+//!   reading and its touch.
+//! - A reader on another thread while the listener runs: it must not find
+//!   the departing entry, whatever the cause, and the listener runs on the
+//!   thread whose operation removed the entry.
 
 use splitmap::{Clock, RemovalCause, SplitCache};
 use std::cell::Cell;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
@@ -137,4 +142,100 @@ fn an_expiry_found_by_a_sweep_is_never_reported_as_size() {
 #[test]
 fn an_expiry_found_by_a_probe_is_never_reported_as_size() {
     expired_entries_are_reported_expired(Purge::Probe);
+}
+
+/// What one report saw: (key, value, cause, reporting thread is the one
+/// that ran the operation, the listener's own read of the key, another
+/// thread's read of the key made while the listener waited).
+type Seen = (u64, u64, RemovalCause, bool, Option<u64>, Option<u64>);
+
+/// The listener runs on the thread whose operation removed the entry, and
+/// when it runs no read can return the entry: neither a read from the
+/// listener itself nor one from another thread, which it asks for and
+/// waits on, for every cause.
+#[test]
+fn the_listener_runs_when_no_read_can_return_the_entry() {
+    use splitmap::MockClock;
+    use std::sync::mpsc;
+
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let clock = MockClock::new();
+    let (ask, asked) = mpsc::channel::<u64>();
+    let (tell, told) = mpsc::channel::<Option<u64>>();
+    let (ask, told) = (Mutex::new(ask), Mutex::new(told));
+    let owner = std::thread::current().id();
+    let cache: Arc<SplitCache<u64, u64>> =
+        Arc::new_cyclic(|weak: &std::sync::Weak<SplitCache<u64, u64>>| {
+            let (weak, seen) = (std::sync::Weak::clone(weak), Arc::clone(&seen));
+            SplitCache::builder()
+                .clock(clock.clone())
+                .time_to_live(Duration::from_secs(10))
+                .max_capacity(16)
+                .eviction_listener(move |&k, &v, cause| {
+                    let here = std::thread::current().id() == owner;
+                    let Some(cache) = weak.upgrade() else { return };
+                    let own = cache.get(&k);
+                    // Another thread's read, made while this listener runs.
+                    let other = if here {
+                        ask.lock().unwrap().send(k).unwrap();
+                        told.lock().unwrap().recv().unwrap()
+                    } else {
+                        None
+                    };
+                    seen.lock().unwrap().push((k, v, cause, here, own, other));
+                })
+                .build()
+        });
+    let reader = {
+        // Weak: the reader stops when the cache (which holds the asking
+        // end of the channel) is dropped.
+        let cache = Arc::downgrade(&cache);
+        std::thread::spawn(move || {
+            for k in asked {
+                let cache = cache.upgrade().expect("asked from inside the cache");
+                tell.send(cache.get(&k)).unwrap();
+            }
+        })
+    };
+    let mut v = 0u64;
+    let mut put = |k: u64| {
+        v += 1;
+        cache.insert(k, v);
+    };
+    for k in 0..16 {
+        put(k);
+    }
+    put(0); // Replaced
+    cache.remove(&1); // Removed
+    cache.retain(|k, _| *k != 2); // Removed
+    for k in 100..110 {
+        put(k); // Size
+    }
+    clock.advance(Duration::from_secs(10));
+    for k in 200..205 {
+        put(k);
+    }
+    let _ = cache.get(&3); // Expired (a read's purge)
+    cache.purge_expired(); // Expired (a sweep)
+    cache.clear(); // Removed
+    drop(cache);
+    reader.join().unwrap();
+    let seen = seen.lock().unwrap();
+    let mut causes = HashSet::new();
+    for &(k, v, cause, here, own, other) in seen.iter() {
+        causes.insert(cause);
+        assert!(here, "({k}, {v}) {cause:?} reported on another thread");
+        assert_ne!(
+            own,
+            Some(v),
+            "the listener read its departing ({k}, {v}) {cause:?}"
+        );
+        assert_ne!(
+            other,
+            Some(v),
+            "another thread read the departing ({k}, {v}) {cause:?}"
+        );
+    }
+    assert_eq!(causes.len(), 4, "every cause: {causes:?}");
+    assert_eq!(seen.len() as u64, v, "every value reported");
 }

@@ -100,8 +100,10 @@ use std::collections::hash_map::RandomState;
 ///   it; before the directory grows, one inserting thread sweeps the whole
 ///   list and purges every expired entry (so steady TTL traffic keeps the
 ///   map the size of what is alive, plus at most the growth slack); every
-///   256 removals a bounded stretch is swept; the size bound's eviction
-///   step purges the expired entries it passes.
+///   256th explicit removal (`remove`, `retain`, `clear`; counted per
+///   thread stripe of the cache's counters) also sweeps a bounded stretch
+///   of 128 nodes; the size bound's eviction step purges the expired
+///   entries it passes.
 ///   [`purge_expired`](Self::purge_expired) and
 ///   [`run_pending_tasks`](Self::run_pending_tasks) purge all of them now.
 /// - **A background thread, if you want one**, is a loop you own:
