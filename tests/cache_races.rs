@@ -36,6 +36,8 @@ fn set_now(t: u64) {
     NOW.with(|n| n.set(t));
 }
 
+type Cache = SplitCache<u64, u64>;
+
 const KEYS: u64 = 512;
 const TTI: u64 = 10;
 const ROUNDS: u64 = 2_000;
@@ -60,7 +62,8 @@ fn expired_entries_are_reported_expired(purge: Purge) {
     // reader's pass and the purge overlap.
     let start = Arc::new(AtomicU64::new(u64::MAX));
     let done = Arc::new(Barrier::new(2));
-    let slot: Arc<Mutex<Option<Arc<SplitCache<u64, u64>>>>> = Arc::default();
+    // This round's cache, handed to the reader.
+    let slot: Arc<Mutex<Option<Arc<Cache>>>> = Arc::default();
     let reader = {
         let (start, done, slot) = (Arc::clone(&start), Arc::clone(&done), Arc::clone(&slot));
         std::thread::spawn(move || {
