@@ -120,7 +120,10 @@ fn child() {
         .expect("the session's destructor ran to its end");
     let heard = std::mem::take(&mut *heard.lock().unwrap());
     println!("{REPORT} {r:?} heard {heard:?}");
-    // The insert of 40 evicted one of 0, 1, 2, 30, 40 (CLOCK picks).
+    // The insert of 40 evicted one of 0, 1, 2, 30, 40 (CLOCK picks). The
+    // sweep state has no destructor, so std's native thread-locals keep it
+    // (where thread-locals are heap-allocated per key it would be gone and
+    // the step would evict nothing: `cache/evict.rs`).
     let sized: Vec<u64> = heard
         .iter()
         .filter(|h| h.2 == RemovalCause::Size)
