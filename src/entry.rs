@@ -13,6 +13,7 @@ pub(crate) struct MapEntry<K, V> {
 
 impl<K: Eq, V> RawEntry for MapEntry<K, V> {
     type Ctx = ();
+    type Death = ();
 
     #[inline]
     fn same_key(&self, other: &Self) -> bool {
@@ -44,7 +45,7 @@ pub(crate) struct BorrowedKey<'q, Q: ?Sized>(pub(crate) &'q Q);
 
 impl<K, V, Q> Probe<MapEntry<K, V>> for BorrowedKey<'_, Q>
 where
-    K: Borrow<Q>,
+    K: Borrow<Q> + Eq,
     Q: Eq + ?Sized,
 {
     #[inline]

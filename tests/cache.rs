@@ -1,7 +1,9 @@
 //! `SplitCache` against a model, with a test clock (no sleeping, no timing
 //! assertions): expiry exactly at the deadline, idle expiry refreshed by
 //! reads, the size bound within its stated slack, each listener cause
-//! exactly once, values dropped exactly once, a panicking listener.
+//! exactly once, values dropped exactly once, a panicking listener, a
+//! listener that calls into its cache, no notification at drop, the bounded
+//! sweep every 256th removal.
 //! Every behaviour runs under the map set-ups of `tests/common` (tiny
 //! directory, degenerate hashers).
 
@@ -123,7 +125,14 @@ fn idle_expiry_is_refreshed_by_reads_and_writes() {
                 "a read refreshes the idle time"
             );
             cache.insert(2, Tracked::new(2, &ledger)); // a write does too
-            assert!(cache.contains_key(&3) || clock.now() >= secs(10));
+                                                       // Key 3 is only looked at with `contains_key`, which is not a
+                                                       // read: it is visible exactly until 10 s after its insert.
+            assert_eq!(
+                cache.contains_key(&3),
+                clock.now() < secs(10),
+                "key 3 at {:?}",
+                clock.now()
+            );
         }
         // Key 3 was only checked with contains_key, which is not a read.
         assert!(!cache.contains_key(&3));
@@ -531,33 +540,189 @@ fn a_panicking_listener_loses_nothing_and_corrupts_nothing() {
     });
 }
 
+/// What the re-entrant listener saw: (key, value, cause, its read of the
+/// key itself, its read of the next key).
+type ReHeard = Arc<Mutex<Vec<(u64, u64, RemovalCause, Option<u64>, Option<u64>)>>>;
+
+/// A listener that calls into its own cache: for each entry that leaves it
+/// reads the key (which must miss: the entry is gone) and the next key,
+/// and moves an original key `k < 1000` to `k + 1000` (a re-entrant insert,
+/// which may run its own eviction step and notify again, nested).
+fn reentrant_cache(clock: &MockClock, heard: &ReHeard) -> Arc<SplitCache<u64, u64>> {
+    Arc::new_cyclic(|weak: &std::sync::Weak<SplitCache<u64, u64>>| {
+        let (weak, h) = (weak.clone(), Arc::clone(heard));
+        SplitCache::builder()
+            .clock(clock.clone())
+            .time_to_live(secs(1))
+            .max_capacity(8)
+            .eviction_listener(move |&k, &v, cause| {
+                let Some(cache) = weak.upgrade() else { return };
+                let own = cache.get(&k);
+                let next = cache.get(&(k + 1));
+                h.lock().unwrap().push((k, v, cause, own, next));
+                if k < 1000 {
+                    assert!(cache.insert(k + 1000, v).is_none(), "{} moved once", k);
+                }
+            })
+            .build()
+    })
+}
+
+/// Every `(key, value)` written is either in the cache or was reported
+/// exactly once; what each report's reads returned fits.
+fn check_reentry(cache: &SplitCache<u64, u64>, heard: &ReHeard, written: &[(u64, u64)]) {
+    let heard = heard.lock().unwrap();
+    let mut reported = HashSet::new();
+    for &(k, v, cause, own, next) in heard.iter() {
+        assert!(reported.insert((k, v)), "({k}, {v}) reported twice");
+        assert_eq!(
+            own, None,
+            "a read in the listener found the departing key {k} ({cause:?})"
+        );
+        if let Some(n) = next {
+            assert_eq!(n, (k + 1) % 1000, "key {} holds {n}", k + 1);
+        }
+    }
+    for &(k, v) in written {
+        let present = cache.get(&k) == Some(v);
+        assert!(
+            present != reported.contains(&(k, v)),
+            "({k}, {v}): present {present}, reported {}",
+            reported.contains(&(k, v))
+        );
+    }
+    assert_eq!(reported.len(), heard.len());
+    assert!(written.len() >= heard.len());
+}
+
 #[test]
 fn the_listener_may_call_into_the_cache() {
     let clock = MockClock::new();
-    let cache: Arc<SplitCache<u64, u64>> =
-        Arc::new_cyclic(|weak: &std::sync::Weak<SplitCache<u64, u64>>| {
-            let weak = weak.clone();
-            SplitCache::builder()
-                .clock(clock.clone())
-                .time_to_live(secs(1))
-                .max_capacity(8)
-                .eviction_listener(move |k, _, _| {
-                    if let Some(cache) = weak.upgrade() {
-                        // Re-entry: a read and a write of another key.
-                        let _ = cache.get(&(k + 1));
-                        if *k < 100 {
-                            cache.insert(k + 1000, 0);
-                        }
-                    }
-                })
-                .build()
-        });
+    let heard: ReHeard = Arc::default();
+    let cache = reentrant_cache(&clock, &heard);
+    // Each insert over the bound evicts one entry; the listener moves it
+    // (k -> k + 1000), which evicts another, and so on until a moved entry
+    // (k >= 1000) is the victim.
     for k in 0..50 {
         cache.insert(k, k);
+        assert_eq!(cache.len(), (k as usize + 1).min(8), "after inserting {k}");
     }
+    let moved = |heard: &ReHeard, from: usize| -> Vec<(u64, u64)> {
+        heard.lock().unwrap()[from..]
+            .iter()
+            .filter(|h| h.0 < 1000)
+            .map(|h| (h.0 + 1000, h.1))
+            .collect()
+    };
+    let mut written: Vec<(u64, u64)> = (0..50).map(|k| (k, k)).collect();
+    written.extend(moved(&heard, 0));
+    {
+        let h = heard.lock().unwrap();
+        assert!(h.iter().all(|h| h.2 == RemovalCause::Size), "{h:?}");
+        assert!(h.iter().any(|h| h.0 < 1000) && h.iter().any(|h| h.0 >= 1000));
+        let s = cache.stats();
+        assert_eq!(
+            s.insertions as usize,
+            written.len(),
+            "the listener's inserts count"
+        );
+        assert_eq!(s.evicted_size as usize, h.len());
+    }
+    check_reentry(&cache, &heard, &written);
+    // Everything expires; the purge's listener moves the original keys
+    // again (fresh entries, alive), whose inserts may evict.
+    let before: HashSet<u64> = (0..50)
+        .chain(1000..1050)
+        .filter(|k| cache.contains_key(k))
+        .collect();
+    assert_eq!(before.len(), 8);
+    let from = heard.lock().unwrap().len();
     clock.advance(secs(1));
     cache.run_pending_tasks();
-    assert!(cache.len() <= 8 + 1);
+    let phase2 = moved(&heard, from);
+    written.extend(phase2.iter().copied());
+    for &(k, _, cause, _, _) in &heard.lock().unwrap()[from..] {
+        match cause {
+            RemovalCause::Expired => assert!(before.contains(&k), "{k} expired, inserted now"),
+            RemovalCause::Size => assert!(
+                phase2.iter().any(|m| m.0 == k),
+                "{k} evicted: only entries moved now are alive"
+            ),
+            c => panic!("{c:?} for {k}"),
+        }
+    }
+    let expired = heard.lock().unwrap()[from..]
+        .iter()
+        .filter(|h| h.2 == RemovalCause::Expired)
+        .count();
+    assert_eq!(expired, 8, "every entry there before expired");
+    assert!(cache.len() <= 8);
+    assert_eq!(cache.len(), phase2.len().min(8));
+    check_reentry(&cache, &heard, &written);
+}
+
+/// The listener hears of entries that leave, not of those still in the
+/// cache when it is dropped, expired or not.
+#[test]
+fn the_listener_is_not_called_at_drop() {
+    with_each_config(|config| {
+        let ledger = Ledger::new();
+        let clock = MockClock::new();
+        let (cache, heard) = cache_with(config, &clock, |b| {
+            b.time_to_live(secs(10)).max_capacity(100)
+        });
+        for k in 0..80 {
+            let v = Tracked::new(k, &ledger);
+            if k < 40 {
+                cache.insert_with_ttl(k, v, secs(5));
+            } else {
+                cache.insert(k, v);
+            }
+        }
+        clock.advance(secs(5)); // 0..40 expire; 40..80 live
+        assert_eq!(take(&heard), []);
+        assert_eq!(cache.len(), 80, "nothing purged yet");
+        drop(cache);
+        assert_eq!(take(&heard), [], "notified at drop");
+        assert_eq!(alive_after_reclaim(&ledger), 0, "values dropped, once");
+    });
+}
+
+/// Every 256th removal (per thread stripe) also sweeps a bounded stretch of
+/// the list (128 nodes), purging the expired entries on it with no read of
+/// them.
+#[test]
+fn every_256th_removal_sweeps_a_bounded_stretch() {
+    with_each_config(|config| {
+        let ledger = Ledger::new();
+        let clock = MockClock::new();
+        let (cache, heard) = cache_with(config, &clock, |b| b);
+        for k in 0..600 {
+            cache.insert_with_ttl(k, Tracked::new(k, &ledger), secs(1));
+        }
+        for k in 1000..1256 {
+            cache.insert(k, Tracked::new(k, &ledger));
+        }
+        clock.advance(secs(1)); // 0..600 expire
+        assert_eq!(take(&heard), []);
+        for (i, k) in (1000..1256u64).enumerate() {
+            assert!(cache.remove(&k).is_some());
+            let heard = take(&heard);
+            let expired = heard
+                .iter()
+                .filter(|h| h.2 == RemovalCause::Expired)
+                .count();
+            assert_eq!(heard.len() - expired, 1, "the removal itself");
+            if i < 255 {
+                assert_eq!(expired, 0, "removal {} purged expired entries", i + 1);
+            } else {
+                assert!(
+                    (1..=128).contains(&expired),
+                    "the 256th removal's sweep purged {expired} entries"
+                );
+            }
+        }
+    });
 }
 
 #[test]

@@ -9,6 +9,16 @@
 //! directory grows, which keeps steady TTL traffic flat without any call.
 //! The thread whose CAS marked it reports it (`on_dead_marked`).
 //!
+//! **The cause is decided once.** Whoever finds an entry dead (a probe, or
+//! `is_dead` in a sweep) says why: [`Death`], the entry kind's
+//! `RawEntry::Death`, travels with the mark to `on_dead_marked`, which
+//! reports that cause and never looks at the entry again. Looking again
+//! would be wrong: a reader whose clock reading is older than the marking
+//! thread's may touch the entry between the decision and the report, so it
+//! no longer looks expired at the marking thread's reading, yet it was
+//! expired when found (and is gone now); reporting anything but `Expired`
+//! would call it a size eviction, even in a cache with no bound.
+//!
 //! **Size victims are dead too, for one thread.** The size bound's
 //! eviction step (`evict.rs`) runs a bounded sweep with an eviction budget
 //! in a thread-local; during that sweep `is_dead` also answers yes for a
@@ -93,6 +103,26 @@ impl<K, V> CacheEntry<K, V> {
     }
 }
 
+/// Why a cache entry was found dead: the entry kind's `RawEntry::Death`,
+/// decided by the probe or the `is_dead` call that found it and reported as
+/// is (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Death {
+    /// Its deadline had passed at the finder's clock reading.
+    Expired,
+    /// The CLOCK hand of this thread's eviction step picked it.
+    SizeVictim,
+}
+
+impl Death {
+    fn cause(self) -> RemovalCause {
+        match self {
+            Death::Expired => RemovalCause::Expired,
+            Death::SizeVictim => RemovalCause::Size,
+        }
+    }
+}
+
 /// What every entry of one cache shares, held once by its raw map
 /// (`RawEntry::Ctx`): the clock, the expiry and size settings, the
 /// listener and the event counters.
@@ -128,6 +158,7 @@ impl<K, V> CacheCtx<K, V> {
 
 impl<K: Eq, V> RawEntry for CacheEntry<K, V> {
     type Ctx = CacheCtx<K, V>;
+    type Death = Death;
     const CAN_DIE: bool = true;
 
     #[inline]
@@ -138,28 +169,25 @@ impl<K: Eq, V> RawEntry for CacheEntry<K, V> {
     /// Expired at the running operation's clock reading, or picked by this
     /// thread's eviction step (see the module docs).
     #[inline]
-    fn is_dead(&self, ctx: &CacheCtx<K, V>) -> bool {
+    fn is_dead(&self, ctx: &CacheCtx<K, V>) -> Option<Death> {
         let sweep = evict::state(ctx);
         if self.expired(sweep.now, ctx.tti) {
-            return true;
+            return Some(Death::Expired);
         }
         if sweep.budget == 0 {
-            return false;
+            return None;
         }
-        sweep.force || self.second_chance()
+        (sweep.force || self.second_chance()).then_some(Death::SizeVictim)
     }
 
-    /// This thread's CAS marked the entry: report it. It is `Expired` if its
-    /// deadline has passed at the operation's clock reading, else it is the
-    /// eviction step's victim (`Size`), which spends one unit of budget.
-    fn on_dead_marked(&self, ctx: &CacheCtx<K, V>) {
-        let cause = if self.expired(evict::state(ctx).now, ctx.tti) {
-            RemovalCause::Expired
-        } else {
+    /// This thread's CAS marked the entry: report it with the cause decided
+    /// when it was found dead (never re-read: see the module docs). A size
+    /// victim spends one unit of the eviction step's budget.
+    fn on_dead_marked(&self, ctx: &CacheCtx<K, V>, death: Death) {
+        if death == Death::SizeVictim {
             evict::spend_one(ctx);
-            RemovalCause::Size
-        };
-        ctx.left(&self.key, &self.value, cause);
+        }
+        ctx.left(&self.key, &self.value, death.cause());
     }
 }
 
@@ -197,16 +225,16 @@ impl<'q, Q: ?Sized> CacheProbe<'q, Q> {
 
 impl<K, V, Q> Probe<CacheEntry<K, V>> for CacheProbe<'_, Q>
 where
-    K: Borrow<Q>,
+    K: Borrow<Q> + Eq,
     Q: Eq + ?Sized,
 {
     #[inline]
-    fn probe(&mut self, stored: &CacheEntry<K, V>) -> Match {
+    fn probe(&mut self, stored: &CacheEntry<K, V>) -> Match<Death> {
         if stored.key.borrow() != self.key {
             Match::NotEqual
         } else if stored.expired(self.now, self.tti) {
             self.met_expired = true;
-            Match::Dead
+            Match::Dead(Death::Expired)
         } else {
             Match::Equal
         }
@@ -229,11 +257,11 @@ impl<'e, K, V> SameKey<'e, K, V> {
 
 impl<K: Eq, V> Probe<CacheEntry<K, V>> for SameKey<'_, K, V> {
     #[inline]
-    fn probe(&mut self, stored: &CacheEntry<K, V>) -> Match {
+    fn probe(&mut self, stored: &CacheEntry<K, V>) -> Match<Death> {
         if stored.key != self.entry.key {
             Match::NotEqual
         } else if stored.expired(self.now, self.tti) {
-            Match::Dead
+            Match::Dead(Death::Expired)
         } else {
             Match::Equal
         }
@@ -272,7 +300,11 @@ impl<K> CacheKey<K> {
 
 impl<K: Eq, V> OwnedKey<CacheEntry<K, V>> for CacheKey<K> {
     #[inline]
-    fn probe(&mut self, stored: &CacheEntry<K, V>, pending: Option<&CacheEntry<K, V>>) -> Match {
+    fn probe(
+        &mut self,
+        stored: &CacheEntry<K, V>,
+        pending: Option<&CacheEntry<K, V>>,
+    ) -> Match<Death> {
         let key = match pending {
             Some(p) => &p.key,
             None => self
@@ -283,7 +315,7 @@ impl<K: Eq, V> OwnedKey<CacheEntry<K, V>> for CacheKey<K> {
         if stored.key != *key {
             Match::NotEqual
         } else if stored.expired(self.now, self.tti) {
-            Match::Dead
+            Match::Dead(Death::Expired)
         } else {
             Match::Equal
         }

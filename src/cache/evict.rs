@@ -40,6 +40,18 @@
 //! read by a thread that is preempted midway misses every write made
 //! meanwhile, and the step would then chase (or the bound would report) an
 //! excess that does not exist.
+//!
+//! ## From a thread-local destructor
+//! The sweep state is a thread-local, and a cache method may run while the
+//! thread's thread-locals are being destroyed. Every access is a
+//! `try_with` (a `with` would panic there, and the runtime aborts). Where
+//! the state is gone, a walk uses a fresh clock reading and no budget, so
+//! expired entries are still purged, but an eviction step evicts nothing:
+//! an insert made then may leave the cache over its bound, by one entry per
+//! such insert, until the next insert of a thread that still has its state
+//! evicts the excess. (With std's native thread-locals, where a value
+//! without a destructor, like this one, is never destroyed, this does not
+//! happen; it can where thread-locals are heap-allocated per key.)
 
 use super::entry::{CacheCtx, CacheEntry};
 use crate::ops::Core;
@@ -83,24 +95,23 @@ crate::sync::thread_local! {
 }
 
 /// The state for a walk of `ctx`'s cache on this thread: the running
-/// operation's, or (a walk outside any operation of this cache) a fresh
-/// clock reading and no budget.
+/// operation's, or (a walk outside any operation of this cache, or no state
+/// any more: see the module docs) a fresh clock reading and no budget.
 #[inline]
 pub(crate) fn state<K, V>(ctx: &CacheCtx<K, V>) -> SweepState {
-    let s = SWEEP.with(Cell::get);
-    if s.owner == ctx.id() {
-        s
-    } else {
-        SweepState {
+    match SWEEP.try_with(Cell::get) {
+        Ok(s) if s.owner == ctx.id() => s,
+        _ => SweepState {
             owner: ctx.id(),
             now: ctx.clock.now(),
             ..IDLE
-        }
+        },
     }
 }
 
+/// Changes this thread's state if it is `ctx`'s (a no-op without state).
 fn update<K, V>(ctx: &CacheCtx<K, V>, f: impl FnOnce(&mut SweepState)) {
-    SWEEP.with(|cell| {
+    let _ = SWEEP.try_with(|cell| {
         let mut s = cell.get();
         if s.owner == ctx.id() {
             f(&mut s);
@@ -130,7 +141,7 @@ impl Operation {
             ..IDLE
         };
         Operation {
-            outer: SWEEP.with(|cell| cell.replace(mine)),
+            outer: SWEEP.try_with(|cell| cell.replace(mine)).unwrap_or(IDLE),
         }
     }
 }

@@ -22,6 +22,16 @@
 //! (`resume_unwind`) on the caller; later ones from the same method are
 //! dropped. So a panic never unwinds through the lock-free core (whose
 //! try-flags and counters assume it does not), and no notification is lost.
+//!
+//! ## From a thread-local destructor
+//! A cache method may run while the thread's thread-locals are being
+//! destroyed (a per-thread session whose `Drop` writes to a global cache),
+//! and the panic slot may be gone by then. Every access to it is a
+//! `try_with`, never a `with` (which would panic inside the destructor, and
+//! the runtime aborts the process on that). Without the slot a listener
+//! panic is caught and dropped instead of parked (the panic hook has
+//! already printed it): resuming it could only unwind out of a thread-local
+//! destructor, which aborts. Every notification is still delivered.
 
 use core::any::Any;
 use core::cell::RefCell;
@@ -83,16 +93,20 @@ crate::sync::thread_local! {
     static PARKED: RefCell<Option<Payload>> = RefCell::new(None);
 }
 
-/// Calls `listener`, parking a panic instead of unwinding.
+/// Calls `listener`, parking a panic instead of unwinding (dropping it if
+/// the slot is gone: see "From a thread-local destructor").
 pub(crate) fn notify<K, V>(listener: &Listener<K, V>, key: &K, value: &V, cause: RemovalCause) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| listener(key, value, cause))) {
-        PARKED.with(|slot| {
+        let mut payload = Some(payload);
+        let _ = PARKED.try_with(|slot| {
             let mut slot = slot.borrow_mut();
             if slot.is_none() {
-                *slot = Some(payload);
+                *slot = payload.take();
             }
-            // Else: a second panic in one method; the first one is resumed.
         });
+        // Not parked: a second panic in one method (the first one is
+        // resumed), or no slot any more.
+        drop(payload);
     }
 }
 
@@ -107,15 +121,21 @@ pub(crate) struct PanicScope {
 impl PanicScope {
     pub(crate) fn enter() -> Self {
         PanicScope {
-            outer: PARKED.with(|slot| slot.borrow_mut().take()),
+            outer: PARKED
+                .try_with(|slot| slot.borrow_mut().take())
+                .ok()
+                .flatten(),
         }
     }
 
     /// Ends the method: restores the enclosing method's parked panic, then
-    /// resumes this method's own, if any.
+    /// resumes this method's own, if any (none without the slot).
     pub(crate) fn finish(mut self) {
         let outer = self.outer.take();
-        let mine = PARKED.with(|slot| core::mem::replace(&mut *slot.borrow_mut(), outer));
+        let mine = PARKED
+            .try_with(|slot| core::mem::replace(&mut *slot.borrow_mut(), outer))
+            .ok()
+            .flatten();
         core::mem::forget(self);
         if let Some(payload) = mine {
             resume_unwind(payload);

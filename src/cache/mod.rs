@@ -99,8 +99,10 @@ use std::collections::hash_map::RandomState;
 ///   it; before the directory grows, one inserting thread sweeps the whole
 ///   list and purges every expired entry (so steady TTL traffic keeps the
 ///   map the size of what is alive, plus at most the growth slack); every
-///   256 removals a bounded stretch is swept; the size bound's eviction
-///   step purges the expired entries it passes.
+///   256th explicit removal (`remove`, `retain`, `clear`; counted per
+///   thread stripe of the cache's counters) also sweeps a bounded stretch
+///   of 128 nodes; the size bound's eviction step purges the expired
+///   entries it passes.
 ///   [`purge_expired`](Self::purge_expired) and
 ///   [`run_pending_tasks`](Self::run_pending_tasks) purge all of them now.
 /// - **A background thread, if you want one**, is a loop you own:
@@ -131,12 +133,22 @@ use std::collections::hash_map::RandomState;
 /// - **Panics**: each call is caught. The cache stays consistent (the entry
 ///   is gone, and counted), the operation delivers every other notification
 ///   it owes, and the first panic is resumed when the public method
-///   returns (its return value is lost).
+///   returns (its return value is lost). Called from a thread-local
+///   destructor, once the cache's own thread-locals are gone, a listener
+///   panic is dropped instead (resuming it there would abort the process).
 /// - **Re-entry**: the listener may call any cache method, this cache's
 ///   included (it may run inside a walk of the list, which is safe for a
 ///   lock-free list: a nested operation is like another thread's).
 /// - **Cost**: expiry and size evictions are reported from inside the walk
 ///   that found them, so a slow listener slows that operation, not others.
+///
+/// # From a thread-local destructor
+/// Every method may be called while the calling thread's thread-locals are
+/// being destroyed (a per-thread session whose `Drop` removes itself from a
+/// global cache): none panics for want of its own thread-locals. Where they
+/// are gone, listener panics are dropped (above), and on platforms whose
+/// thread-locals are heap-allocated an insert there runs no eviction step
+/// (the next insert elsewhere evicts the excess; see `evict.rs`).
 ///
 /// # Statistics
 /// [`stats`](Self::stats) reports hits, misses, insertions and departures

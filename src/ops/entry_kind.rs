@@ -34,16 +34,17 @@ pub(crate) trait Rebuild: Entry {
 }
 
 /// Compares stored entries with a borrowed key.
-pub(crate) trait Probe<E> {
-    /// How `stored` compares with the key looked for.
-    fn probe(&mut self, stored: &E) -> Match;
+pub(crate) trait Probe<E: RawEntry> {
+    /// How `stored` compares with the key looked for (with why it is dead,
+    /// when it is).
+    fn probe(&mut self, stored: &E) -> Match<E::Death>;
 }
 
 /// A key owned by the operation until a node takes it.
 pub(crate) trait OwnedKey<E: Entry> {
     /// How `stored` compares with this key, which is either still here or
     /// inside `pending` (an entry built earlier whose publication failed).
-    fn probe(&mut self, stored: &E, pending: Option<&E>) -> Match;
+    fn probe(&mut self, stored: &E, pending: Option<&E>) -> Match<E::Death>;
     /// Builds the entry for `value`, moving the key into it.
     ///
     /// # Panics
@@ -57,7 +58,7 @@ pub(crate) trait OwnedKey<E: Entry> {
 
 /// `Match::Equal` if `equal`, else `Match::NotEqual`.
 #[inline]
-pub(crate) fn match_if(equal: bool) -> Match {
+pub(crate) fn match_if<D>(equal: bool) -> Match<D> {
     if equal {
         Match::Equal
     } else {

@@ -125,13 +125,13 @@ impl<E: RawEntry + Send + 'static> ListHooks<E> for CountDead<'_, E> {
         unsafe { self.map.retire(node, guard) }
     }
 
-    fn is_dead(&self, entry: &E) -> bool {
+    fn is_dead(&self, entry: &E) -> Option<E::Death> {
         self.map.is_dead(entry)
     }
 
-    fn dead_marked(&self, entry: &E) {
+    fn dead_marked(&self, entry: &E, death: E::Death) {
         self.dead.set(self.dead.get() + 1);
-        self.map.dead_marked(entry);
+        self.map.dead_marked(entry, death);
     }
 }
 
@@ -148,6 +148,7 @@ mod tests {
 
     impl RawEntry for Mortal {
         type Ctx = ();
+        type Death = ();
         const CAN_DIE: bool = true;
 
         fn same_key(&self, other: &Self) -> bool {

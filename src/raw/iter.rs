@@ -264,6 +264,7 @@ mod tests {
 
     impl RawEntry for Pair {
         type Ctx = ();
+        type Death = ();
 
         fn same_key(&self, other: &Self) -> bool {
             self.key == other.key

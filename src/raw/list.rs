@@ -46,11 +46,13 @@ use core::marker::PhantomData;
 /// Test hook (feature `internal-test-hooks`): counts, per thread, the nodes
 /// the traversals step onto (searches, lookups, sweeps, iteration), so a
 /// test can bound the work of an operation without timing it. Compiled to
-/// nothing without the feature.
+/// nothing without the feature. Steps taken while the thread's
+/// thread-locals are destroyed (a map used from a thread-local destructor)
+/// are not counted.
 #[inline(always)]
 pub(crate) fn count_step() {
     #[cfg(all(feature = "internal-test-hooks", not(loom)))]
-    STEPS.with(|s| s.set(s.get() + 1));
+    let _ = STEPS.try_with(|s| s.set(s.get() + 1));
 }
 
 #[cfg(all(feature = "internal-test-hooks", not(loom)))]
@@ -58,24 +60,29 @@ std::thread_local! {
     static STEPS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
 }
 
-/// The calling thread's count of [`count_step`]s so far.
+/// The calling thread's count of [`count_step`]s so far (0 once its
+/// thread-locals are destroyed).
 #[cfg(all(feature = "internal-test-hooks", not(loom)))]
 pub(crate) fn steps() -> u64 {
-    STEPS.with(core::cell::Cell::get)
+    STEPS.try_with(core::cell::Cell::get).unwrap_or(0)
 }
 
-/// How an entry compares with the key being looked for.
+/// How an entry compares with the key being looked for. `D` is the entry
+/// kind's [`RawEntry::Death`]: why the matcher found the entry dead, which
+/// the list hands unchanged to [`RawEntry::on_dead_marked`] if its CAS
+/// marks the entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Match {
+pub(crate) enum Match<D = ()> {
     Equal,
     NotEqual,
     /// The entry can never match anything again (a weak key whose referent
-    /// is gone). `search` marks it so it gets unlinked.
-    Dead,
+    /// is gone, an expired cache entry), for the reason `D`. `search` marks
+    /// it so it gets unlinked.
+    Dead(D),
 }
 
 /// What the list needs from the map that owns it.
-pub(crate) trait ListHooks<E> {
+pub(crate) trait ListHooks<E: RawEntry> {
     /// The directory that sentinel references are followed through.
     fn dir(&self) -> &Directory;
     /// Retires a data node this thread just unlinked.
@@ -84,12 +91,12 @@ pub(crate) trait ListHooks<E> {
     /// `node` is a data node of this map, the calling thread's CAS unlinked
     /// it, and it has not been retired before.
     unsafe fn retire(&self, node: *const Node<E>, guard: &Guard);
-    /// Whether `entry` can never match again ([`RawEntry::is_dead`], asked
-    /// with the map's context).
-    fn is_dead(&self, entry: &E) -> bool;
-    /// Records that this thread's CAS marked the dead `entry` (called once
-    /// per dead entry, right after the mark).
-    fn dead_marked(&self, entry: &E);
+    /// Whether `entry` can never match again, and why
+    /// ([`RawEntry::is_dead`], asked with the map's context).
+    fn is_dead(&self, entry: &E) -> Option<E::Death>;
+    /// Records that this thread's CAS marked the dead `entry`, found dead
+    /// for `death` (called once per dead entry, right after the mark).
+    fn dead_marked(&self, entry: &E, death: E::Death);
 }
 
 /// What an entry type must tell the list.
@@ -100,6 +107,15 @@ pub(crate) trait RawEntry {
     /// entry kinds that need none.
     type Ctx;
 
+    /// Why an entry is dead, as decided when it was found dead (by
+    /// [`is_dead`](Self::is_dead) or by a matcher's [`Match::Dead`]). Opaque
+    /// to the list: it carries the decision, unchanged, to
+    /// [`on_dead_marked`](Self::on_dead_marked) after its CAS marked the
+    /// entry, so the hook never decides again on state that may have moved
+    /// since (an expiring entry touched by a reader with an older clock
+    /// reading). `()` for entry kinds with one way to die, or none.
+    type Death: Copy;
+
     /// Whether entries of this type can die on their own (weak keys,
     /// expiring entries). When false, `is_dead` is never called and sweeps
     /// skip the check.
@@ -109,17 +125,18 @@ pub(crate) trait RawEntry {
     /// keep iteration from yielding a replaced key twice.
     fn same_key(&self, other: &Self) -> bool;
 
-    /// Whether the entry can never match again (its weak key is gone, its
-    /// deadline has passed).
-    fn is_dead(&self, _ctx: &Self::Ctx) -> bool {
-        false
+    /// `Some(why)` if the entry can never match again (its weak key is
+    /// gone, its deadline has passed).
+    fn is_dead(&self, _ctx: &Self::Ctx) -> Option<Self::Death> {
+        None
     }
 
     /// Called by the thread whose CAS marked this dead entry (a search that
-    /// met it, or a sweep), once per entry, right after the mark. The entry
-    /// is still readable: it is unlinked later and freed after a grace
-    /// period.
-    fn on_dead_marked(&self, _ctx: &Self::Ctx) {}
+    /// met it, or a sweep), once per entry, right after the mark, with the
+    /// reason it was found dead (what `is_dead` or the matcher answered
+    /// before the CAS). The entry is still readable: it is unlinked later
+    /// and freed after a grace period.
+    fn on_dead_marked(&self, _ctx: &Self::Ctx, _death: Self::Death) {}
 }
 
 /// A walk met a reference to a sentinel whose level is gone (a shrink
@@ -165,10 +182,10 @@ impl<E> Position<'_, E> {
 ///   smaller than `so_key`;
 /// - every data node reachable from it is a `Node<E>` of the map `hooks`
 ///   belongs to.
-pub(crate) unsafe fn search<'g, E, H: ListHooks<E>>(
+pub(crate) unsafe fn search<'g, E: RawEntry, H: ListHooks<E>>(
     start: &'g AtomicWord,
     so_key: u64,
-    matcher: &mut impl FnMut(&E) -> Match,
+    matcher: &mut impl FnMut(&E) -> Match<E::Death>,
     hooks: &'g H,
     guard: &'g Guard,
 ) -> Position<'g, E> {
@@ -197,11 +214,11 @@ pub(crate) unsafe fn search<'g, E, H: ListHooks<E>>(
 /// As for [`search`]; in addition `hint` is a sentinel reachable in this
 /// list when it was read (flagged `LINKED`), live while `guard` is held,
 /// with `start`'s key `<=` its key `<` `so_key`.
-pub(crate) unsafe fn search_hinted<'g, E, H: ListHooks<E>>(
+pub(crate) unsafe fn search_hinted<'g, E: RawEntry, H: ListHooks<E>>(
     hint: &'g AtomicWord,
     start: &'g AtomicWord,
     so_key: u64,
-    matcher: &mut impl FnMut(&E) -> Match,
+    matcher: &mut impl FnMut(&E) -> Match<E::Death>,
     hooks: &'g H,
     guard: &'g Guard,
 ) -> Position<'g, E> {
@@ -223,11 +240,11 @@ pub(crate) unsafe fn search_hinted<'g, E, H: ListHooks<E>>(
 ///
 /// # Safety
 /// As for [`search`], with `pred` in place of `start`.
-unsafe fn search_once<'g, E, H: ListHooks<E>>(
+unsafe fn search_once<'g, E: RawEntry, H: ListHooks<E>>(
     pred: &'g AtomicWord,
     pred_next: Word,
     so_key: u64,
-    matcher: &mut impl FnMut(&E) -> Match,
+    matcher: &mut impl FnMut(&E) -> Match<E::Death>,
     hooks: &'g H,
     guard: &'g Guard,
 ) -> Option<Position<'g, E>> {
@@ -274,8 +291,8 @@ unsafe fn search_once<'g, E, H: ListHooks<E>>(
             let entry = unsafe { Node::entry(curr) };
             match matcher(entry) {
                 Match::Equal => return Some(Position::at(pred, pred_next, true)),
-                Match::Dead => {
-                    mark_dead(link, entry, curr_next, hooks);
+                Match::Dead(death) => {
+                    mark_dead(link, entry, curr_next, death, hooks);
                     continue; // look at `curr` again: now marked, unlink it
                 }
                 Match::NotEqual => {}
@@ -297,7 +314,7 @@ unsafe fn search_once<'g, E, H: ListHooks<E>>(
 /// was read from the successor's word, `node` is the successor if it is a
 /// data node of the map `hooks` belongs to.
 #[inline]
-unsafe fn help_unlink<'g, E, H: ListHooks<E>>(
+unsafe fn help_unlink<'g, E: RawEntry, H: ListHooks<E>>(
     pred: &'g AtomicWord,
     pred_next: Word,
     curr_next: Word,
@@ -321,13 +338,19 @@ unsafe fn help_unlink<'g, E, H: ListHooks<E>>(
     }
 }
 
-/// Marks a data node whose `entry` is dead (its word was `next`,
-/// unmarked), reporting it if this thread's CAS did the marking. Whoever
-/// meets it next unlinks it.
+/// Marks a data node whose `entry` was found dead for `death` (its word
+/// was `next`, unmarked), reporting it with that reason if this thread's
+/// CAS did the marking. Whoever meets it next unlinks it.
 #[inline]
-fn mark_dead<E, H: ListHooks<E>>(link: &Link, entry: &E, next: Word, hooks: &H) {
+fn mark_dead<E: RawEntry, H: ListHooks<E>>(
+    link: &Link,
+    entry: &E,
+    next: Word,
+    death: E::Death,
+    hooks: &H,
+) {
     if try_mark(link, next).is_ok() {
-        hooks.dead_marked(entry);
+        hooks.dead_marked(entry, death);
     }
 }
 
@@ -468,11 +491,11 @@ pub(crate) fn set_unlinked(slot: &AtomicWord) -> bool {
 /// smaller `so_key` (it may be marked: a marked node still leads forward),
 /// and every data node reachable from it is a `Node<E>`.
 #[inline]
-pub(crate) unsafe fn lookup<'g, E>(
+pub(crate) unsafe fn lookup<'g, E, D>(
     dir: &'g Directory,
     start: Word,
     so_key: u64,
-    matcher: &mut impl FnMut(&E) -> Match,
+    matcher: &mut impl FnMut(&E) -> Match<D>,
     guard: &'g Guard,
 ) -> Result<Option<&'g E>, Restart> {
     // SAFETY: forwarded contract.
@@ -489,11 +512,11 @@ pub(crate) unsafe fn lookup<'g, E>(
 /// # Safety
 /// As for [`lookup`].
 #[inline]
-unsafe fn walk<'g, E>(
+unsafe fn walk<'g, E, D>(
     dir: &'g Directory,
     mut w: Word,
     so_key: u64,
-    matcher: &mut impl FnMut(&E) -> Match,
+    matcher: &mut impl FnMut(&E) -> Match<D>,
     guard: &'g Guard,
 ) -> Result<Option<&'g E>, Restart> {
     /// Stands in for a node's key when the successor is a reference, so the
@@ -526,7 +549,7 @@ unsafe fn walk<'g, E>(
             if !is_marked(next) {
                 // SAFETY: a live data node of this map.
                 let entry = unsafe { Node::entry(node) };
-                if matcher(entry) == Match::Equal {
+                if matches!(matcher(entry), Match::Equal) {
                     return Ok(Some(entry));
                 }
             }
@@ -619,8 +642,8 @@ pub(crate) unsafe fn sweep<'g, E: RawEntry, H: ListHooks<E>>(
             if E::CAN_DIE {
                 // SAFETY: a live data node of this map.
                 let entry = unsafe { Node::entry(curr) };
-                if hooks.is_dead(entry) {
-                    mark_dead(link, entry, curr_next, hooks);
+                if let Some(death) = hooks.is_dead(entry) {
+                    mark_dead(link, entry, curr_next, death, hooks);
                     continue; // now marked: unlink it on the next turn
                 }
             }

@@ -175,7 +175,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     pub(crate) fn get<'g>(
         &'g self,
         hash: u64,
-        matcher: &mut impl FnMut(&E) -> Match,
+        matcher: &mut impl FnMut(&E) -> Match<E::Death>,
         guard: &'g Guard,
     ) -> Option<&'g E> {
         let so_key = data_so_key(hash);
@@ -207,7 +207,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     pub(crate) fn compute<'g>(
         &'g self,
         hash: u64,
-        matcher: &mut impl FnMut(&E, Option<&E>) -> Match,
+        matcher: &mut impl FnMut(&E, Option<&E>) -> Match<E::Death>,
         decide: &mut impl FnMut(Option<&'g E>, Option<E>) -> Action<E>,
         guard: &'g Guard,
     ) -> Outcome<'g, E> {
@@ -468,7 +468,7 @@ impl<E: RawEntry, C> RawMap<E, C> {
     pub(crate) fn get_mut(
         &mut self,
         hash: u64,
-        matcher: &mut impl FnMut(&E) -> Match,
+        matcher: &mut impl FnMut(&E) -> Match<E::Death>,
     ) -> Option<&mut E> {
         let so_key = data_so_key(hash);
         // SAFETY: exclusive access; nothing is retired through this guard.
@@ -496,12 +496,12 @@ impl<E: RawEntry + Send + 'static> ListHooks<E> for RawMap<E, E::Ctx> {
         unsafe { self.retire_node(node, guard) }
     }
 
-    fn is_dead(&self, entry: &E) -> bool {
+    fn is_dead(&self, entry: &E) -> Option<E::Death> {
         entry.is_dead(&self.ctx)
     }
 
-    fn dead_marked(&self, entry: &E) {
+    fn dead_marked(&self, entry: &E, death: E::Death) {
         self.counters.local().purged.fetch_add(1, Ordering::Release);
-        entry.on_dead_marked(&self.ctx);
+        entry.on_dead_marked(&self.ctx, death);
     }
 }

@@ -419,6 +419,7 @@ mod tests {
 
     impl RawEntry for Bomb {
         type Ctx = ();
+        type Death = ();
 
         fn same_key(&self, other: &Self) -> bool {
             self.key == other.key

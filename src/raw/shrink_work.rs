@@ -233,6 +233,7 @@ mod tests {
 
     impl RawEntry for Key {
         type Ctx = ();
+        type Death = ();
 
         fn same_key(&self, other: &Self) -> bool {
             self.0 == other.0

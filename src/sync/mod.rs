@@ -132,6 +132,8 @@ pub(crate) fn stripe_count() -> usize {
 ///
 /// Threads get consecutive numbers on first use, so up to `stripes` threads
 /// never share a stripe. Under loom there is one stripe and this returns 0.
+/// Once the thread's thread-locals are destroyed (a map used from a
+/// thread-local destructor) it returns 0: that thread shares stripe 0.
 #[cfg(not(loom))]
 #[inline]
 pub(crate) fn thread_stripe_hint() -> usize {

@@ -40,6 +40,8 @@ impl<K, V> WeakEntry<K, V> {
 
 impl<K, V> RawEntry for WeakEntry<K, V> {
     type Ctx = ();
+    /// One way to die: the key's referent is gone.
+    type Death = ();
     const CAN_DIE: bool = true;
 
     /// Same allocation. Exact: our `Weak` keeps the allocation (not the key)
@@ -51,8 +53,8 @@ impl<K, V> RawEntry for WeakEntry<K, V> {
     }
 
     #[inline]
-    fn is_dead(&self, _ctx: &()) -> bool {
-        self.key.strong_count() == 0
+    fn is_dead(&self, _ctx: &()) -> Option<()> {
+        (self.key.strong_count() == 0).then_some(())
     }
 }
 
@@ -95,7 +97,7 @@ impl<K, V, P: WeakProbe<K>> Probe<WeakEntry<K, V>> for P {
 #[inline]
 fn to_match(answer: Option<bool>) -> Match {
     match answer {
-        None => Match::Dead,
+        None => Match::Dead(()),
         Some(true) => Match::Equal,
         Some(false) => Match::NotEqual,
     }

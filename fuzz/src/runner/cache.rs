@@ -4,14 +4,22 @@
 //!
 //! The model holds, per key, the value id, the write deadline and the last
 //! access. The cache's listener drives the model's removals, and each report
-//! is checked against it: a value is reported once; `Replaced` only by an
-//! insert over a live key, `Removed` only by `remove`/`retain`/`clear`,
-//! `Expired` only once the model's deadline has passed, `Size` only with a
-//! bound and only for a key the model holds. Every read must then agree
-//! with the model exactly (an evicted key has left the model when its report
-//! came, before the insert that evicted it returned). After every insert the
-//! length is within the bound; at the end `clear` reports every value left
-//! and each value id was reported exactly once.
+//! is checked against it: a value is reported once; the value an insert
+//! displaced is reported by that insert, `Replaced` if the model held it
+//! live and `Expired` if not (so `Replaced` only ever over a live key, for
+//! the value the insert returned); `Removed` only by
+//! `remove`/`retain`/`clear`; `Expired` only once the model's deadline has
+//! passed; `Size` only with a bound, only for a key the model holds, and
+//! only from an operation that added an entry (an insert of a key with no
+//! live entry, a `get_or_insert_with` that inserted: the only operations
+//! that run an eviction step here, since the bound holds after every
+//! insert). Every read must then agree with the model exactly (an evicted
+//! key has left the model when its report came, before the insert that
+//! evicted it returned). After every insert the length is within the bound
+//! and, if the insert evicted, at most `batch` below it (`cache/evict.rs`:
+//! a step evicts at most its excess plus `batch`; expired entries it purged
+//! on the way come on top); at the end `clear` reports every value left and
+//! each value id was reported exactly once.
 
 use super::hash::{FuzzState, HashKind};
 use arbitrary::Arbitrary;
@@ -69,7 +77,7 @@ fn opt_ms(ms: u8) -> u64 {
     }
 }
 
-type Heard = Arc<Mutex<Vec<(u64, u64, RemovalCause)>>>;
+type Log = Arc<Mutex<Vec<(u64, u64, RemovalCause)>>>;
 
 struct Model {
     /// key -> (value id, write deadline, last access)
@@ -77,10 +85,22 @@ struct Model {
     tti: u64,
     cap: Option<usize>,
     reported: HashSet<u64>,
-    /// Entries a write displaced from `entries` whose report (`Replaced`
-    /// or `Expired`) is due from that write: value id -> (key, deadline,
-    /// last access).
-    displaced: HashMap<u64, (u64, u64, u64)>,
+    /// Entries a write displaced from `entries` whose report is due from
+    /// that write: value id -> (key, deadline, last access, live). A live
+    /// one must be reported `Replaced`, an expired one `Expired`.
+    displaced: HashMap<u64, (u64, u64, u64, bool)>,
+}
+
+/// What one operation's reports held.
+#[derive(Default)]
+struct Heard {
+    expired: usize,
+    size: usize,
+}
+
+/// Victims an eviction step takes beyond the excess (`cache/evict.rs`).
+fn batch(cap: usize) -> usize {
+    (cap / 64).min(32)
 }
 
 impl Model {
@@ -89,22 +109,50 @@ impl Model {
         (now < expires && now < last.saturating_add(self.tti)).then_some(v)
     }
 
-    /// Applies the reports heard since the last call; `allowed` are the
-    /// causes the operation may produce besides `Expired` and `Size`.
-    fn hear(&mut self, heard: &Heard, now: u64, allowed: &[RemovalCause]) {
-        for (k, v, cause) in std::mem::take(&mut *heard.lock().unwrap()) {
+    /// Applies the reports heard since the last call. `removes`: the
+    /// operation may report `Removed`; `adds`: it added an entry, so it may
+    /// have run an eviction step (`Size`). `Replaced` is expected exactly
+    /// for the displaced live values, `Expired` for the displaced expired
+    /// ones and anywhere a deadline has passed.
+    fn hear(&mut self, log: &Log, now: u64, removes: bool, adds: bool) -> Heard {
+        let mut heard = Heard::default();
+        for (k, v, cause) in std::mem::take(&mut *log.lock().unwrap()) {
             assert!(self.reported.insert(v), "value {v} reported twice");
             match cause {
-                RemovalCause::Expired => {}
-                RemovalCause::Size => assert!(self.cap.is_some(), "Size without a bound"),
-                c => assert!(allowed.contains(&c), "{c:?} not expected here (key {k})"),
+                RemovalCause::Expired => heard.expired += 1,
+                RemovalCause::Size => {
+                    assert!(self.cap.is_some(), "Size without a bound (key {k})");
+                    assert!(adds, "Size from an operation that added no entry (key {k})");
+                    heard.size += 1;
+                }
+                RemovalCause::Removed => {
+                    assert!(removes, "Removed not expected here (key {k})")
+                }
+                RemovalCause::Replaced => {}
             }
             let (mv, expires, last) = match self.displaced.remove(&v) {
-                Some((_, expires, last)) => (v, expires, last),
-                None => self
-                    .entries
-                    .remove(&k)
-                    .unwrap_or_else(|| panic!("{cause:?} for key {k}, which the model lacks")),
+                Some((_, expires, last, live)) => {
+                    let want = if live {
+                        RemovalCause::Replaced
+                    } else {
+                        RemovalCause::Expired
+                    };
+                    assert_eq!(
+                        cause, want,
+                        "value {v} of key {k}, displaced by a write (live: {live})"
+                    );
+                    (v, expires, last)
+                }
+                None => {
+                    assert_ne!(
+                        cause,
+                        RemovalCause::Replaced,
+                        "Replaced for value {v} of key {k}, which no write displaced"
+                    );
+                    self.entries
+                        .remove(&k)
+                        .unwrap_or_else(|| panic!("{cause:?} for key {k}, which the model lacks"))
+                }
             };
             assert_eq!(mv, v, "{cause:?} reported value {v}, key {k} holds {mv}");
             if cause == RemovalCause::Expired {
@@ -119,13 +167,32 @@ impl Model {
             "displaced values not reported: {:?}",
             self.displaced
         );
+        heard
     }
 
     /// A write stores `v` for `k`: the entry it displaces must be reported
     /// by the same write.
     fn store(&mut self, k: u64, v: u64, expires: u64, now: u64) {
+        let live = self.live(k, now).is_some();
         if let Some((old, oexp, olast)) = self.entries.insert(k, (v, expires, now)) {
-            self.displaced.insert(old, (k, oexp, olast));
+            self.displaced.insert(old, (k, oexp, olast, live));
+        }
+    }
+
+    /// After a write that added an entry: the bound holds, and if the
+    /// write evicted, the cache is at most `batch` below it (entries it
+    /// purged as expired come on top).
+    fn check_bounds(&self, len: usize, heard: &Heard, step: usize) {
+        let Some(cap) = self.cap else { return };
+        assert!(len <= cap, "step {step}: len {len} > {cap}");
+        if heard.size > 0 {
+            assert!(
+                len + heard.expired + batch(cap) >= cap,
+                "step {step}: an eviction left len {len} ({} expired purged), \
+                 more than {} below the bound {cap}",
+                heard.expired,
+                batch(cap)
+            );
         }
     }
 }
@@ -133,7 +200,7 @@ impl Model {
 /// Runs one decoded input.
 pub fn run_cache(setup: &CacheSetup, ops: &[CacheOp]) {
     let clock = MockClock::new();
-    let heard: Heard = Arc::default();
+    let heard: Log = Arc::default();
     let h = Arc::clone(&heard);
     let (ttl, tti) = (opt_ms(setup.ttl_ms), opt_ms(setup.tti_ms));
     let cap = setup.cap.map(|c| 1 + usize::from(c % 40));
@@ -180,20 +247,15 @@ pub fn run_cache(setup: &CacheSetup, ops: &[CacheOp]) {
                 };
                 assert_eq!(old, live, "step {step}: insert {k} returned the old value");
                 model.store(k, v, now.saturating_add(life), now);
-                model.hear(&heard, now, &[RemovalCause::Replaced]);
-                if let Some(cap) = cap {
-                    assert!(
-                        cache.len() <= cap,
-                        "step {step}: len {} > {cap}",
-                        cache.len()
-                    );
-                }
+                // Over a live key it replaces: no entry added, no step.
+                let h = model.hear(&heard, now, false, live.is_none());
+                model.check_bounds(cache.len(), &h, step);
             }
             CacheOp::Get(k) => {
                 let k = u64::from(k % 32);
                 let live = model.live(k, now);
                 assert_eq!(cache.get(&k), live, "step {step}: get {k}");
-                model.hear(&heard, now, &[]);
+                model.hear(&heard, now, false, false);
                 if live.is_some() {
                     model.entries.get_mut(&k).expect("live").2 = now;
                 }
@@ -210,7 +272,7 @@ pub fn run_cache(setup: &CacheSetup, ops: &[CacheOp]) {
                     live,
                     "step {step}: remove {k}"
                 );
-                model.hear(&heard, now, &[RemovalCause::Removed]);
+                model.hear(&heard, now, true, false);
             }
             CacheOp::GetOrInsert(k) => {
                 let k = u64::from(k % 32);
@@ -220,21 +282,22 @@ pub fn run_cache(setup: &CacheSetup, ops: &[CacheOp]) {
                 match live {
                     Some(old) => {
                         assert_eq!(got, old, "step {step}: get_or_insert_with {k}");
-                        model.hear(&heard, now, &[]);
+                        model.hear(&heard, now, false, false);
                         model.entries.get_mut(&k).expect("live").2 = now;
                     }
                     None => {
                         assert_eq!(got, v, "step {step}: get_or_insert_with {k} inserted");
                         next += 1;
                         model.store(k, v, now.saturating_add(ttl), now);
-                        model.hear(&heard, now, &[]);
+                        let h = model.hear(&heard, now, false, true);
+                        model.check_bounds(cache.len(), &h, step);
                     }
                 }
             }
             CacheOp::Retain(m) => {
                 let m = 2 + u64::from(m % 4);
                 cache.retain(|k, _| k % m != 0);
-                model.hear(&heard, now, &[RemovalCause::Removed]);
+                model.hear(&heard, now, true, false);
                 for &k in model.entries.keys() {
                     assert!(
                         k % m != 0 || model.live(k, now).is_none(),
@@ -244,7 +307,7 @@ pub fn run_cache(setup: &CacheSetup, ops: &[CacheOp]) {
             }
             CacheOp::Clear => {
                 cache.clear();
-                model.hear(&heard, now, &[RemovalCause::Removed]);
+                model.hear(&heard, now, true, false);
                 assert!(model.entries.is_empty(), "clear left {:?}", model.entries);
             }
             CacheOp::PurgeExpired | CacheOp::RunPendingTasks => {
@@ -253,7 +316,9 @@ pub fn run_cache(setup: &CacheSetup, ops: &[CacheOp]) {
                 } else {
                     cache.run_pending_tasks();
                 }
-                model.hear(&heard, now, &[]);
+                // `run_pending_tasks` runs an eviction step too, but the
+                // bound held after every insert, so it has nothing to evict.
+                model.hear(&heard, now, false, false);
                 assert!(
                     model.entries.keys().all(|&k| model.live(k, now).is_some()),
                     "step {step}: an expired entry survived the purge"
@@ -273,7 +338,7 @@ pub fn run_cache(setup: &CacheSetup, ops: &[CacheOp]) {
     }
     let now = clock.now().as_nanos() as u64;
     cache.clear();
-    model.hear(&heard, now, &[RemovalCause::Removed]);
+    model.hear(&heard, now, true, false);
     assert!(model.entries.is_empty());
     // Get-or-insert may draw an id and not use it; every other id was used.
     assert_eq!(model.reported.len() as u64, cache.stats().departures());
