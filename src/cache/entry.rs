@@ -21,7 +21,7 @@
 //!
 //! **Size victims are dead too, for one thread.** The size bound's
 //! eviction step (`evict.rs`) runs a bounded sweep with an eviction budget
-//! in a thread-local; during that sweep `is_dead` also answers yes for a
+//! in the thread's sweep state (`sweep.rs`); during that sweep `is_dead` also answers yes for a
 //! live entry the CLOCK hand picks (reference bit clear, or any entry once
 //! the step is forced), and the sweep's mark CAS evicts exactly that node.
 //! Every other walk sees a budget of zero.
@@ -31,9 +31,9 @@
 //! bit (for the size bound).
 
 use super::clock::ClockSource;
-use super::evict;
 use super::listener::{notify, Listener, RemovalCause};
 use super::stats::Counters;
+use super::sweep;
 use crate::ops::entry_kind::{Entry, Match, OwnedKey, Probe, RawEntry};
 use crate::sync::{AtomicU64, Ordering};
 use core::borrow::Borrow;
@@ -148,8 +148,8 @@ impl<K, V> CacheCtx<K, V> {
     }
 
     /// Counts and reports a departure.
-    pub(crate) fn left(&self, key: &K, value: &V, cause: RemovalCause) {
-        self.counters.left(cause);
+    pub(crate) fn report_departure(&self, key: &K, value: &V, cause: RemovalCause) {
+        self.counters.count_departure(cause);
         if let Some(listener) = &self.listener {
             notify(listener, key, value, cause);
         }
@@ -170,7 +170,7 @@ impl<K: Eq, V> RawEntry for CacheEntry<K, V> {
     /// thread's eviction step (see the module docs).
     #[inline]
     fn is_dead(&self, ctx: &CacheCtx<K, V>) -> Option<Death> {
-        let sweep = evict::state(ctx);
+        let sweep = sweep::state(ctx.id(), || ctx.clock.now());
         if self.expired(sweep.now, ctx.tti) {
             return Some(Death::Expired);
         }
@@ -185,9 +185,9 @@ impl<K: Eq, V> RawEntry for CacheEntry<K, V> {
     /// victim spends one unit of the eviction step's budget.
     fn on_dead_marked(&self, ctx: &CacheCtx<K, V>, death: Death) {
         if death == Death::SizeVictim {
-            evict::spend_one(ctx);
+            sweep::spend_one(ctx.id());
         }
-        ctx.left(&self.key, &self.value, death.cause());
+        ctx.report_departure(&self.key, &self.value, death.cause());
     }
 }
 
@@ -243,19 +243,19 @@ where
 
 /// The key of a stored entry (for `retain`, which decides on whatever entry
 /// holds that key now), at one clock reading.
-pub(crate) struct SameKey<'e, K, V> {
+pub(crate) struct StoredKeyProbe<'e, K, V> {
     entry: &'e CacheEntry<K, V>,
     now: u64,
     tti: u64,
 }
 
-impl<'e, K, V> SameKey<'e, K, V> {
+impl<'e, K, V> StoredKeyProbe<'e, K, V> {
     pub(crate) fn new(entry: &'e CacheEntry<K, V>, now: u64, tti: u64) -> Self {
-        SameKey { entry, now, tti }
+        StoredKeyProbe { entry, now, tti }
     }
 }
 
-impl<K: Eq, V> Probe<CacheEntry<K, V>> for SameKey<'_, K, V> {
+impl<K: Eq, V> Probe<CacheEntry<K, V>> for StoredKeyProbe<'_, K, V> {
     #[inline]
     fn probe(&mut self, stored: &CacheEntry<K, V>) -> Match<Death> {
         if stored.key != self.entry.key {

@@ -41,22 +41,11 @@
 //! meanwhile, and the step would then chase (or the bound would report) an
 //! excess that does not exist.
 //!
-//! ## From a thread-local destructor
-//! The sweep state is a thread-local, and a cache method may run while the
-//! thread's thread-locals are being destroyed. Every access is a
-//! `try_with` (a `with` would panic there, and the runtime aborts). Where
-//! the state is gone, a walk uses a fresh clock reading and no budget, so
-//! expired entries are still purged, but an eviction step evicts nothing:
-//! an insert made then may leave the cache over its bound, by one entry per
-//! such insert, until the next insert of a thread that still has its state
-//! evicts the excess. (With std's native thread-locals, where a value
-//! without a destructor, like this one, is never destroyed, this does not
-//! happen; it can where thread-locals are heap-allocated per key.)
 
 use super::entry::{CacheCtx, CacheEntry};
+use super::sweep;
 use crate::ops::Core;
 use crate::sync::Guard;
-use core::cell::Cell;
 
 /// Bounded stretches per eviction step before the full walk.
 const ROUNDS: usize = 4;
@@ -68,93 +57,9 @@ pub(crate) fn batch(max_capacity: usize) -> usize {
     (max_capacity / 64).min(32)
 }
 
-/// What the running cache operation tells the walks it causes.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SweepState {
-    /// The cache (`CacheCtx::id`) this state belongs to; 0 for none.
-    owner: usize,
-    /// The operation's clock reading.
-    pub(crate) now: u64,
-    /// Victims still wanted by this thread's eviction step.
-    pub(crate) budget: usize,
-    /// Take any live entry, without a second chance.
-    pub(crate) force: bool,
-}
-
-const IDLE: SweepState = SweepState {
-    owner: 0,
-    now: 0,
-    budget: 0,
-    force: false,
-};
-
-crate::sync::thread_local! {
-    // Not `const`-initialized: loom's `thread_local!` does not take it.
-    #[allow(clippy::missing_const_for_thread_local)]
-    static SWEEP: Cell<SweepState> = Cell::new(IDLE);
-}
-
-/// The state for a walk of `ctx`'s cache on this thread: the running
-/// operation's, or (a walk outside any operation of this cache, or no state
-/// any more: see the module docs) a fresh clock reading and no budget.
-#[inline]
-pub(crate) fn state<K, V>(ctx: &CacheCtx<K, V>) -> SweepState {
-    match SWEEP.try_with(Cell::get) {
-        Ok(s) if s.owner == ctx.id() => s,
-        _ => SweepState {
-            owner: ctx.id(),
-            now: ctx.clock.now(),
-            ..IDLE
-        },
-    }
-}
-
-/// Changes this thread's state if it is `ctx`'s (a no-op without state).
-fn update<K, V>(ctx: &CacheCtx<K, V>, f: impl FnOnce(&mut SweepState)) {
-    let _ = SWEEP.try_with(|cell| {
-        let mut s = cell.get();
-        if s.owner == ctx.id() {
-            f(&mut s);
-            cell.set(s);
-        }
-    });
-}
-
-/// A victim was marked: one less wanted.
-pub(crate) fn spend_one<K, V>(ctx: &CacheCtx<K, V>) {
-    update(ctx, |s| s.budget = s.budget.saturating_sub(1));
-}
-
-/// The sweep state of one cache operation on this thread, restored to the
-/// enclosing one's (a listener calling into a cache) when dropped.
-#[must_use]
-#[derive(Debug)]
-pub(crate) struct Operation {
-    outer: SweepState,
-}
-
-impl Operation {
-    pub(crate) fn begin<K, V>(ctx: &CacheCtx<K, V>, now: u64) -> Self {
-        let mine = SweepState {
-            owner: ctx.id(),
-            now,
-            ..IDLE
-        };
-        Operation {
-            outer: SWEEP.try_with(|cell| cell.replace(mine)).unwrap_or(IDLE),
-        }
-    }
-}
-
-impl Drop for Operation {
-    fn drop(&mut self) {
-        let outer = self.outer;
-        let _ = SWEEP.try_with(|cell| cell.set(outer));
-    }
-}
-
-/// The eviction step (see the module docs). Call inside an [`Operation`]
-/// of this cache, after an insert that added an entry.
+/// The eviction step (see the module docs). Call inside a
+/// [`SweepScope`](sweep::SweepScope) of this cache, after an insert that
+/// added an entry.
 pub(crate) fn enforce_bound<K, V, S>(
     core: &Core<CacheEntry<K, V>, S, CacheCtx<K, V>>,
     guard: &Guard,
@@ -169,14 +74,14 @@ pub(crate) fn enforce_bound<K, V, S>(
         return;
     }
     let want = len - cap + batch(cap);
-    update(ctx, |s| {
+    sweep::update(ctx.id(), |s| {
         s.budget = want;
         s.force = false;
     });
-    let left = |ctx| state(ctx).budget;
+    let left = |ctx: &CacheCtx<K, V>| sweep::budget_left(ctx.id());
     for round in 0..ROUNDS {
         if round == SECOND_CHANCE_ROUNDS {
-            update(ctx, |s| s.force = true);
+            sweep::update(ctx.id(), |s| s.force = true);
         }
         core.sweep_some(guard);
         if left(ctx) == 0 || ctx.counters.live() <= cap {
@@ -184,10 +89,10 @@ pub(crate) fn enforce_bound<K, V, S>(
         }
     }
     if left(ctx) > 0 && ctx.counters.live() > cap {
-        update(ctx, |s| s.force = true);
+        sweep::update(ctx.id(), |s| s.force = true);
         core.compact_in(guard);
     }
-    update(ctx, |s| {
+    sweep::update(ctx.id(), |s| {
         s.budget = 0;
         s.force = false;
     });

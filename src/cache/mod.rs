@@ -18,6 +18,7 @@ mod entry;
 mod evict;
 mod listener;
 mod stats;
+mod sweep;
 
 pub use builder::CacheBuilder;
 pub use clock::{Clock, CoarseClock, MockClock, StdClock};
@@ -33,10 +34,10 @@ use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use core::time::Duration;
-use entry::{CacheCtx, CacheEntry, CacheKey, CacheProbe, SameKey};
-use evict::Operation;
+use entry::{CacheCtx, CacheEntry, CacheKey, CacheProbe, StoredKeyProbe};
 use listener::PanicScope;
 use std::collections::hash_map::RandomState;
+use sweep::SweepScope;
 
 /// A lock-free concurrent cache whose memory follows its contents: entries
 /// expire by time (to live, to idle, or per entry), the entry count is
@@ -182,15 +183,15 @@ pub struct SplitCache<K, V, S = RandomState> {
     core: Core<CacheEntry<K, V>, S, CacheCtx<K, V>>,
 }
 
-/// The per-operation state: the clock reading, the sweep state walks read,
-/// and the panic scope of the listener.
-struct Op {
+/// One public method's run: its clock reading, the sweep state its walks
+/// read, and the panic scope of the listener.
+struct CacheOperation {
     now: u64,
-    sweep: Operation,
+    sweep: SweepScope,
     panics: PanicScope,
 }
 
-impl Op {
+impl CacheOperation {
     /// Ends the operation; resumes a listener panic it caught.
     fn finish(self) {
         drop(self.sweep);
@@ -324,12 +325,12 @@ impl<K, V, S> SplitCache<K, V, S> {
     }
 
     /// Starts an operation: one clock reading for all of it.
-    fn begin(&self) -> Op {
+    fn begin(&self) -> CacheOperation {
         let ctx = self.core.ctx();
         let now = ctx.clock.now();
-        Op {
+        CacheOperation {
             now,
-            sweep: Operation::begin(ctx, now),
+            sweep: SweepScope::begin(ctx.id(), now),
             panics: PanicScope::enter(),
         }
     }
@@ -478,7 +479,7 @@ where
             let mut owned = CacheKey::new(key, op.now, ctx.tti, op.now.saturating_add(ttl));
             let old = core.insert(hash, &mut owned, value, guard);
             match old {
-                Some(old) => ctx.left(&old.key, &old.value, RemovalCause::Replaced),
+                Some(old) => ctx.report_departure(&old.key, &old.value, RemovalCause::Replaced),
                 None => {
                     ctx.counters.inserted();
                     evict::enforce_bound(core, guard);
@@ -549,7 +550,7 @@ where
             let mut probe = CacheProbe::new(key, op.now, ctx.tti);
             let old = core.remove_if(hash, &mut probe, |_| true, guard);
             if let Some(e) = old {
-                ctx.left(&e.key, &e.value, RemovalCause::Removed);
+                ctx.report_departure(&e.key, &e.value, RemovalCause::Removed);
             }
             old
         });
@@ -580,7 +581,7 @@ where
                 continue;
             }
             let hash = self.core.hash(&e.key);
-            let mut probe = SameKey::new(e, op.now, ctx.tti);
+            let mut probe = StoredKeyProbe::new(e, op.now, ctx.tti);
             // The entry may have been replaced since the walk saw it:
             // decide again on the current one.
             let gone = self.core.remove_if(
@@ -590,7 +591,7 @@ where
                 &guard,
             );
             if let Some(gone) = gone {
-                ctx.left(&gone.key, &gone.value, RemovalCause::Removed);
+                ctx.report_departure(&gone.key, &gone.value, RemovalCause::Removed);
                 removed += 1;
             }
         }

@@ -73,7 +73,7 @@ impl Counters {
     }
 
     #[inline]
-    pub(crate) fn left(&self, cause: RemovalCause) {
+    pub(crate) fn count_departure(&self, cause: RemovalCause) {
         self.local().left[cause_index(cause)].fetch_add(1, Ordering::Relaxed);
         if cause != RemovalCause::Replaced {
             self.live.fetch_sub(1, Ordering::Relaxed);
@@ -135,8 +135,9 @@ impl Counters {
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct CacheStats {
-    /// Reads (`get`, `get_with`, `contains_key`, `get_or_insert_with`)
-    /// that found a live entry.
+    /// Reads (`get`, `get_with`, `get_or_insert_with`) that found a live
+    /// entry. `contains_key` is not a read here: it counts nothing and
+    /// refreshes no idle time.
     pub hits: u64,
     /// Reads that found none (absent or expired).
     pub misses: u64,
