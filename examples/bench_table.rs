@@ -21,6 +21,8 @@ mod cli;
 mod common;
 
 use std::hint::black_box;
+
+use lexopt::prelude::*;
 use std::time::{Duration, Instant};
 
 use common::single::{self, SingleMap};
@@ -35,18 +37,29 @@ struct Args {
 }
 
 fn parse_args() -> Args {
-    let mut args = cli::Args::parse(
+    let usage =
         "bench_table [--rounds N] [--ops N] [--threads 1,2,4] [--single-only|--concurrent-only]\n\
-         (markdown to stdout; progress to stderr, on a terminal only)",
-    );
-    let a = Args {
-        rounds: args.value_or("--rounds", 7usize).max(1),
-        ops: args.value_or("--ops", 1usize << 15),
-        threads: args.list("--threads").unwrap_or_else(|| vec![1, 2, 4]),
-        single: !args.switch("--concurrent-only"),
-        concurrent: !args.switch("--single-only"),
+         (markdown to stdout; progress to stderr, on a terminal only)";
+    let mut a = Args {
+        rounds: 7,
+        ops: 1 << 15,
+        threads: vec![1, 2, 4],
+        single: true,
+        concurrent: true,
     };
-    args.finish();
+    cli::parse(usage, |p| {
+        while let Some(arg) = p.next()? {
+            match arg {
+                Long("rounds") => a.rounds = p.value()?.parse::<usize>()?.max(1),
+                Long("ops") => a.ops = p.value()?.parse()?,
+                Long("threads") => a.threads = cli::list(p)?,
+                Long("concurrent-only") => a.single = false,
+                Long("single-only") => a.concurrent = false,
+                _ => return Err(arg.unexpected()),
+            }
+        }
+        Ok(())
+    });
     a
 }
 

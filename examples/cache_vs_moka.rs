@@ -18,6 +18,7 @@
 #[path = "support/cli.rs"]
 mod cli;
 
+use lexopt::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use splitmap::SplitCache;
@@ -137,10 +138,17 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let mut args = cli::Args::parse("cache_vs_moka [--ops N] [--rounds N]");
-    let ops = args.value_or("--ops", 400_000usize);
-    let rounds = args.value_or("--rounds", 5usize).max(1);
-    args.finish();
+    let (mut ops, mut rounds) = (400_000usize, 5usize);
+    cli::parse("cache_vs_moka [--ops N] [--rounds N]", |p| {
+        while let Some(arg) = p.next()? {
+            match arg {
+                Long("ops") => ops = p.value()?.parse()?,
+                Long("rounds") => rounds = p.value()?.parse::<usize>()?.max(1),
+                _ => return Err(arg.unexpected()),
+            }
+        }
+        Ok(())
+    });
     println!("ops per thread {ops}, rounds {rounds} (median), u64 keys and values, foldhash fixed seed\n");
     println!("| mix | threads | SplitCache Mops/s | moka Mops/s | ratio SplitCache/moka | SplitCache hit ratio | moka hit ratio |");
     println!("|---|--:|--:|--:|--:|--:|--:|");

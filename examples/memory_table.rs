@@ -24,6 +24,8 @@ use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
+use lexopt::prelude::*;
+
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 
@@ -110,15 +112,21 @@ fn main() {
         window: 10_000,
         steps: 5_000_000,
     };
-    let mut args = cli::Args::parse(
-        "memory_table [--map NAME] [--entries N] [--window N] [--steps N]\n\
-         (without --map: every map, each in a fresh process, as a markdown table)",
-    );
-    let only: Option<String> = args.value("--map");
-    p.entries = args.value_or("--entries", p.entries);
-    p.window = args.value_or("--window", p.window);
-    p.steps = args.value_or("--steps", p.steps);
-    args.finish();
+    let mut only: Option<String> = None;
+    let usage = "memory_table [--map NAME] [--entries N] [--window N] [--steps N]\n\
+         (without --map: every map, each in a fresh process, as a markdown table)";
+    cli::parse(usage, |args| {
+        while let Some(arg) = args.next()? {
+            match arg {
+                Long("map") => only = Some(args.value()?.string()?),
+                Long("entries") => p.entries = args.value()?.parse()?,
+                Long("window") => p.window = args.value()?.parse()?,
+                Long("steps") => p.steps = args.value()?.parse()?,
+                _ => return Err(arg.unexpected()),
+            }
+        }
+        Ok(())
+    });
     if let Some(name) = only {
         match name.as_str() {
             "Mutex<HashMap>" => measure::<Mutex<HashMap<u64, u64, H>>>(&name, &p),

@@ -11,6 +11,9 @@
 //!
 //! Run with `cargo run --release --example sessions`.
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use splitmap::WeakIdentityMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,6 +34,11 @@ struct Counters {
 }
 
 fn main() {
+    // No flags: anything given is an error (`-h` prints the usage).
+    cli::parse("sessions (no flags)", |p| match p.next()? {
+        Some(arg) => Err(arg.unexpected()),
+        None => Ok(()),
+    });
     let table: Arc<WeakIdentityMap<Session, Counters>> = Arc::new(WeakIdentityMap::new());
     let stop = Arc::new(AtomicBool::new(false));
     let ended = Arc::new(AtomicU64::new(0));
