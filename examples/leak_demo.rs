@@ -32,10 +32,10 @@ use std::time::{Duration, Instant};
 
 use lexopt::prelude::*;
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
+#[path = "../tests/common/alloc.rs"]
+mod alloc;
 
-use counting_alloc::{live, Counting};
+use alloc::{live_bytes, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -210,7 +210,7 @@ fn worker<M: MemoryMap>(
 }
 
 fn child<M: MemoryMap>(s: &Settings) {
-    let base = live();
+    let base = live_bytes();
     let map = M::new_map();
     let phase = AtomicU8::new(0);
     let ops = AtomicU64::new(0);
@@ -227,7 +227,7 @@ fn child<M: MemoryMap>(s: &Settings) {
                     o,
                     "S {} {} {} {}",
                     start.elapsed().as_millis(),
-                    live() - base,
+                    live_bytes() - base,
                     ops.load(Ordering::Relaxed),
                     phase.load(Ordering::Relaxed).min(2)
                 );
@@ -258,9 +258,9 @@ fn child<M: MemoryMap>(s: &Settings) {
         }
         stop_sampler.store(true, Ordering::Relaxed);
     });
-    let end = live() - base;
+    let end = live_bytes() - base;
     map.reclaim_call();
-    let after = live() - base;
+    let after = live_bytes() - base;
     println!("F {end} {after}");
     drop(map);
 }

@@ -21,15 +21,14 @@
 
 use std::collections::HashMap;
 use std::process::Command;
-use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 use lexopt::prelude::*;
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
+#[path = "../tests/common/alloc.rs"]
+mod alloc;
 
-use counting_alloc::{live, Counting, PEAK};
+use alloc::{live_bytes, peak_bytes, reset_peak, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -55,22 +54,22 @@ struct Params {
 
 /// Runs every measurement on `M`; prints one tab-separated line.
 fn measure<M: MemoryMap>(name: &str, p: &Params) {
-    let base = live();
+    let base = live_bytes();
     let m = M::new_map();
     for i in 0..p.entries {
         m.ins(key(i));
     }
-    let full = live() - base;
+    let full = live_bytes() - base;
     for i in 0..p.entries {
         m.del(key(i));
     }
-    let after_remove = live() - base;
+    let after_remove = live_bytes() - base;
     m.reclaim_call();
-    let after_call = live() - base;
+    let after_call = live_bytes() - base;
     drop(m);
 
-    let base = live();
-    PEAK.store(base, Ordering::Relaxed);
+    let base = live_bytes();
+    reset_peak();
     let m = M::new_map();
     for i in 0..p.steps {
         m.ins(key(i));
@@ -78,11 +77,11 @@ fn measure<M: MemoryMap>(name: &str, p: &Params) {
             m.del(key(i - p.window));
         }
     }
-    let churn_peak = PEAK.load(Ordering::Relaxed) - base;
-    let churn_final = live() - base;
+    let churn_peak = peak_bytes() - base;
+    let churn_final = live_bytes() - base;
     let detail_final = m.detail();
     m.reclaim_call();
-    let churn_call = live() - base;
+    let churn_call = live_bytes() - base;
     let detail_call = m.detail();
     drop(m);
     println!(
