@@ -19,6 +19,8 @@
 mod cli;
 #[path = "../benches/common/mod.rs"]
 mod common;
+#[path = "support/stats.rs"]
+mod stats;
 
 use std::hint::black_box;
 
@@ -61,16 +63,6 @@ fn parse_args() -> Args {
         Ok(())
     });
     a
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -152,7 +144,7 @@ fn concurrent_tables(a: &Args) {
                         samples[i].push((a.ops * threads) as f64 / d.as_secs_f64());
                     }
                 }
-                let med: Vec<f64> = samples.into_iter().map(median).collect();
+                let med: Vec<f64> = samples.iter().map(|s| stats::median(s)).collect();
                 let base = med[0];
                 let best_peer = med[1..5].iter().cloned().fold(0.0, f64::max);
                 print!("| {} | {} | {:.1} |", mix.name, dist.name(), base / 1e6);
@@ -248,7 +240,7 @@ impl<M: SingleMap> SingleCell for SingleRow<M> {
         self.samples[w].push(ns);
     }
     fn medians(&self) -> [f64; 4] {
-        std::array::from_fn(|i| median(self.samples[i].clone()))
+        std::array::from_fn(|i| stats::median(&self.samples[i]))
     }
 }
 

@@ -17,6 +17,8 @@
 
 #[path = "support/cli.rs"]
 mod cli;
+#[path = "support/stats.rs"]
+mod stats;
 
 use lexopt::prelude::*;
 use rand::rngs::StdRng;
@@ -132,11 +134,6 @@ fn run(cache: &dyn Bench, mix: Mix, threads: usize, keys: &[Vec<u64>]) -> f64 {
     (keys[0].len() * threads) as f64 / start.elapsed().as_secs_f64()
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let (mut ops, mut rounds) = (400_000usize, 5usize);
     cli::parse("cache_vs_moka [--ops N] [--rounds N]", |p| {
@@ -191,7 +188,7 @@ fn main() {
                     let _ = cache.name();
                 }
             }
-            let (a, b) = (median(results[0].clone()), median(results[1].clone()));
+            let (a, b) = (stats::median(&results[0]), stats::median(&results[1]));
             let hit = |h: f64| match mix {
                 Mix::Zipf => format!("{:.2}", h),
                 Mix::Churn => "-".into(),
