@@ -22,7 +22,7 @@ mod stats;
 
 use lexopt::prelude::*;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use splitmap::SplitCache;
 use std::time::{Duration, Instant};
 
@@ -94,7 +94,7 @@ fn zipf_keys(n: usize, count: usize, seed: u64) -> Vec<u64> {
     let mut rng = StdRng::seed_from_u64(seed);
     (0..count)
         .map(|_| {
-            let u = rng.gen::<f64>() * total;
+            let u = rng.random::<f64>() * total;
             let rank = cdf.partition_point(|&c| c < u) as u64;
             rank.wrapping_mul(0x9E37_79B9_7F4A_7C15) // spread the hot keys
         })

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 pub mod single;
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 /// The hasher every map in every benchmark uses.
 pub type Hasher = foldhash::fast::FixedState;
@@ -61,8 +61,8 @@ impl Zipf {
     }
 
     /// One rank in `0..n`; rank 0 is the hottest.
-    pub fn sample(&self, rng: &mut impl Rng) -> usize {
-        let u: f64 = rng.gen();
+    pub fn sample(&self, rng: &mut impl RngExt) -> usize {
+        let u: f64 = rng.random();
         self.cdf.partition_point(|&c| c < u).min(self.cdf.len() - 1)
     }
 }
@@ -202,20 +202,20 @@ impl Workload {
                             return scramble(u64::MAX - t as u64);
                         }
                         let back = match dist {
-                            Dist::Uniform => rng.gen_range(0..fresh.len()),
+                            Dist::Uniform => rng.random_range(0..fresh.len()),
                             Dist::Skewed => zipf.sample(rng) % fresh.len(),
                         };
                         fresh[fresh.len() - 1 - back]
                     } else {
                         let rank = match dist {
-                            Dist::Uniform => rng.gen_range(0..KEY_SPACE),
+                            Dist::Uniform => rng.random_range(0..KEY_SPACE),
                             Dist::Skewed => zipf.sample(rng),
                         };
                         scramble(rank as u64)
                     }
                 };
                 for i in 0..ops_per_round * chunks {
-                    let p = rng.gen_range(0..100);
+                    let p = rng.random_range(0..100);
                     let op = if p < mix.get {
                         Op::Get(existing(&mut rng, &fresh))
                     } else if p < mix.get + mix.insert {
