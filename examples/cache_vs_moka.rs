@@ -22,7 +22,8 @@ mod stats;
 
 use lexopt::prelude::*;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
+use rand_distr::{Distribution, Zipf};
 use splitmap::SplitCache;
 use std::time::{Duration, Instant};
 
@@ -83,19 +84,14 @@ fn moka(cap: usize, ttl: Duration) -> Box<dyn Bench> {
     ))
 }
 
-/// Zipf(s = 1) ranks over `n` keys, by inverse CDF on a precomputed table.
+/// Zipf(s = 1) ranks over `n` keys (rank 0 the hottest), spread over `u64`.
 fn zipf_keys(n: usize, count: usize, seed: u64) -> Vec<u64> {
-    let mut cdf = Vec::with_capacity(n);
-    let mut total = 0.0;
-    for i in 1..=n {
-        total += 1.0 / i as f64;
-        cdf.push(total);
-    }
+    let zipf = Zipf::new(n as f64, 1.0).expect("n >= 1");
     let mut rng = StdRng::seed_from_u64(seed);
     (0..count)
         .map(|_| {
-            let u = rng.random::<f64>() * total;
-            let rank = cdf.partition_point(|&c| c < u) as u64;
+            // rand_distr's Zipf draws whole numbers in `1..=n`.
+            let rank = zipf.sample(&mut rng) as u64 - 1;
             rank.wrapping_mul(0x9E37_79B9_7F4A_7C15) // spread the hot keys
         })
         .collect()
