@@ -14,6 +14,8 @@
 #[path = "support/cli.rs"]
 mod cli;
 
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
 use splitmap::WeakIdentityMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -49,11 +51,9 @@ fn main() {
             thread::spawn(move || {
                 let mut open: Vec<Arc<Session>> = Vec::new();
                 let mut next_id = w << 48;
-                let mut x = 0x2545_F491_4F6C_DD1Du64 ^ w;
+                let mut rng = SmallRng::seed_from_u64(w);
                 while !stop.load(Ordering::Relaxed) {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
+                    let x: u64 = rng.random();
                     match x % 16 {
                         // Open a session (the table gets a Weak, we keep the Arc).
                         0..=3 if open.len() < 20_000 => {
