@@ -9,9 +9,6 @@
 //! Filter as usual: `cargo bench --bench concurrent -- 'read-heavy/uniform/t2'`.
 //! 4 threads oversubscribe a 2-core machine; read those groups separately.
 
-// criterion_group! generates an undocumented pub fn.
-#![allow(missing_docs)]
-
 mod common;
 
 use std::time::Duration;

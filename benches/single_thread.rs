@@ -7,9 +7,6 @@
 //! Pinned variants pin once per batch of `BATCH` operations. A get
 //! iteration looks up every key of a 131,072-entry map in random order.
 
-// criterion_group! generates an undocumented pub fn.
-#![allow(missing_docs)]
-
 mod common;
 
 use std::hint::black_box;

@@ -19,8 +19,12 @@
 mod cli;
 #[path = "../benches/common/mod.rs"]
 mod common;
+#[path = "support/stats.rs"]
+mod stats;
 
 use std::hint::black_box;
+
+use lexopt::prelude::*;
 use std::time::{Duration, Instant};
 
 use common::single::{self, SingleMap};
@@ -35,29 +39,30 @@ struct Args {
 }
 
 fn parse_args() -> Args {
-    let mut args = cli::Args::parse(
+    let usage =
         "bench_table [--rounds N] [--ops N] [--threads 1,2,4] [--single-only|--concurrent-only]\n\
-         (markdown to stdout; progress to stderr, on a terminal only)",
-    );
-    let a = Args {
-        rounds: args.value_or("--rounds", 7usize).max(1),
-        ops: args.value_or("--ops", 1usize << 15),
-        threads: args.list("--threads").unwrap_or_else(|| vec![1, 2, 4]),
-        single: !args.switch("--concurrent-only"),
-        concurrent: !args.switch("--single-only"),
+         (markdown to stdout; progress to stderr, on a terminal only)";
+    let mut a = Args {
+        rounds: 7,
+        ops: 1 << 15,
+        threads: vec![1, 2, 4],
+        single: true,
+        concurrent: true,
     };
-    args.finish();
+    cli::parse(usage, |p| {
+        while let Some(arg) = p.next()? {
+            match arg {
+                Long("rounds") => a.rounds = p.value()?.parse::<usize>()?.max(1),
+                Long("ops") => a.ops = p.value()?.parse()?,
+                Long("threads") => a.threads = cli::list(p)?,
+                Long("concurrent-only") => a.single = false,
+                Long("single-only") => a.concurrent = false,
+                _ => return Err(arg.unexpected()),
+            }
+        }
+        Ok(())
+    });
     a
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -139,7 +144,7 @@ fn concurrent_tables(a: &Args) {
                         samples[i].push((a.ops * threads) as f64 / d.as_secs_f64());
                     }
                 }
-                let med: Vec<f64> = samples.into_iter().map(median).collect();
+                let med: Vec<f64> = samples.iter().map(|s| stats::median(s)).collect();
                 let base = med[0];
                 let best_peer = med[1..5].iter().cloned().fold(0.0, f64::max);
                 print!("| {} | {} | {:.1} |", mix.name, dist.name(), base / 1e6);
@@ -235,7 +240,7 @@ impl<M: SingleMap> SingleCell for SingleRow<M> {
         self.samples[w].push(ns);
     }
     fn medians(&self) -> [f64; 4] {
-        std::array::from_fn(|i| median(self.samples[i].clone()))
+        std::array::from_fn(|i| stats::median(&self.samples[i]))
     }
 }
 

@@ -17,9 +17,13 @@
 
 #[path = "support/cli.rs"]
 mod cli;
+#[path = "support/stats.rs"]
+mod stats;
 
+use lexopt::prelude::*;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
+use rand_distr::{Distribution, Zipf};
 use splitmap::SplitCache;
 use std::time::{Duration, Instant};
 
@@ -80,19 +84,14 @@ fn moka(cap: usize, ttl: Duration) -> Box<dyn Bench> {
     ))
 }
 
-/// Zipf(s = 1) ranks over `n` keys, by inverse CDF on a precomputed table.
+/// Zipf(s = 1) ranks over `n` keys (rank 0 the hottest), spread over `u64`.
 fn zipf_keys(n: usize, count: usize, seed: u64) -> Vec<u64> {
-    let mut cdf = Vec::with_capacity(n);
-    let mut total = 0.0;
-    for i in 1..=n {
-        total += 1.0 / i as f64;
-        cdf.push(total);
-    }
+    let zipf = Zipf::new(n as f64, 1.0).expect("n >= 1");
     let mut rng = StdRng::seed_from_u64(seed);
     (0..count)
         .map(|_| {
-            let u = rng.gen::<f64>() * total;
-            let rank = cdf.partition_point(|&c| c < u) as u64;
+            // rand_distr's Zipf draws whole numbers in `1..=n`.
+            let rank = zipf.sample(&mut rng) as u64 - 1;
             rank.wrapping_mul(0x9E37_79B9_7F4A_7C15) // spread the hot keys
         })
         .collect()
@@ -131,16 +130,18 @@ fn run(cache: &dyn Bench, mix: Mix, threads: usize, keys: &[Vec<u64>]) -> f64 {
     (keys[0].len() * threads) as f64 / start.elapsed().as_secs_f64()
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
-    let mut args = cli::Args::parse("cache_vs_moka [--ops N] [--rounds N]");
-    let ops = args.value_or("--ops", 400_000usize);
-    let rounds = args.value_or("--rounds", 5usize).max(1);
-    args.finish();
+    let (mut ops, mut rounds) = (400_000usize, 5usize);
+    cli::parse("cache_vs_moka [--ops N] [--rounds N]", |p| {
+        while let Some(arg) = p.next()? {
+            match arg {
+                Long("ops") => ops = p.value()?.parse()?,
+                Long("rounds") => rounds = p.value()?.parse::<usize>()?.max(1),
+                _ => return Err(arg.unexpected()),
+            }
+        }
+        Ok(())
+    });
     println!("ops per thread {ops}, rounds {rounds} (median), u64 keys and values, foldhash fixed seed\n");
     println!("| mix | threads | SplitCache Mops/s | moka Mops/s | ratio SplitCache/moka | SplitCache hit ratio | moka hit ratio |");
     println!("|---|--:|--:|--:|--:|--:|--:|");
@@ -183,7 +184,7 @@ fn main() {
                     let _ = cache.name();
                 }
             }
-            let (a, b) = (median(results[0].clone()), median(results[1].clone()));
+            let (a, b) = (stats::median(&results[0]), stats::median(&results[1]));
             let hit = |h: f64| match mix {
                 Mix::Zipf => format!("{:.2}", h),
                 Mix::Churn => "-".into(),

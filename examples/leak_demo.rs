@@ -30,10 +30,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
+use lexopt::prelude::*;
 
-use counting_alloc::{live, Counting};
+#[path = "../tests/common/alloc.rs"]
+mod alloc;
+
+use alloc::{live_bytes, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -96,22 +98,27 @@ impl Settings {
             out: format!("{target}/leak_demo.svg"),
             child: None,
         };
-        let mut args = cli::Args::parse(USAGE);
-        s.threads = args.value_or("--threads", s.threads);
-        s.spike_secs = args.value_or("--spike-secs", s.spike_secs);
-        s.steady_secs = args.value_or("--steady-secs", s.steady_secs);
-        s.drain_secs = args.value_or("--drain-secs", s.drain_secs);
-        s.spike_window = args.value_or("--spike-window", s.spike_window);
-        s.window = args.value_or("--window", s.window);
-        s.sample_ms = args.value_or("--sample-ms", s.sample_ms).max(1);
-        s.maps = args.list("--maps").unwrap_or(s.maps);
-        s.out = args.value_or("--out", s.out);
-        s.child = args.value("--child");
-        if let Some(unknown) = s.maps.iter().find(|m| !ALL_MAPS.contains(&m.as_str())) {
-            args.fail(format_args!("unknown map {unknown:?}"));
-        }
-        args.finish();
-        s.threads = s.threads.max(1);
+        cli::parse(USAGE, |p| {
+            while let Some(arg) = p.next()? {
+                match arg {
+                    Long("threads") => s.threads = p.value()?.parse::<usize>()?.max(1),
+                    Long("spike-secs") => s.spike_secs = p.value()?.parse()?,
+                    Long("steady-secs") => s.steady_secs = p.value()?.parse()?,
+                    Long("drain-secs") => s.drain_secs = p.value()?.parse()?,
+                    Long("spike-window") => s.spike_window = p.value()?.parse()?,
+                    Long("window") => s.window = p.value()?.parse()?,
+                    Long("sample-ms") => s.sample_ms = p.value()?.parse::<u64>()?.max(1),
+                    Long("maps") => s.maps = cli::list(p)?,
+                    Long("out") => s.out = p.value()?.string()?,
+                    Long("child") => s.child = Some(p.value()?.string()?),
+                    _ => return Err(arg.unexpected()),
+                }
+            }
+            match s.maps.iter().find(|m| !ALL_MAPS.contains(&m.as_str())) {
+                Some(unknown) => Err(format!("unknown map {unknown:?}").into()),
+                None => Ok(()),
+            }
+        });
         s
     }
 
@@ -203,7 +210,7 @@ fn worker<M: MemoryMap>(
 }
 
 fn child<M: MemoryMap>(s: &Settings) {
-    let base = live();
+    let base = live_bytes();
     let map = M::new_map();
     let phase = AtomicU8::new(0);
     let ops = AtomicU64::new(0);
@@ -220,7 +227,7 @@ fn child<M: MemoryMap>(s: &Settings) {
                     o,
                     "S {} {} {} {}",
                     start.elapsed().as_millis(),
-                    live() - base,
+                    live_bytes() - base,
                     ops.load(Ordering::Relaxed),
                     phase.load(Ordering::Relaxed).min(2)
                 );
@@ -251,9 +258,9 @@ fn child<M: MemoryMap>(s: &Settings) {
         }
         stop_sampler.store(true, Ordering::Relaxed);
     });
-    let end = live() - base;
+    let end = live_bytes() - base;
     map.reclaim_call();
-    let after = live() - base;
+    let after = live_bytes() - base;
     println!("F {end} {after}");
     drop(map);
 }

@@ -21,13 +21,14 @@
 
 use std::collections::HashMap;
 use std::process::Command;
-use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
+use lexopt::prelude::*;
 
-use counting_alloc::{live, Counting, PEAK};
+#[path = "../tests/common/alloc.rs"]
+mod alloc;
+
+use alloc::{live_bytes, peak_bytes, reset_peak, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -53,22 +54,22 @@ struct Params {
 
 /// Runs every measurement on `M`; prints one tab-separated line.
 fn measure<M: MemoryMap>(name: &str, p: &Params) {
-    let base = live();
+    let base = live_bytes();
     let m = M::new_map();
     for i in 0..p.entries {
         m.ins(key(i));
     }
-    let full = live() - base;
+    let full = live_bytes() - base;
     for i in 0..p.entries {
         m.del(key(i));
     }
-    let after_remove = live() - base;
+    let after_remove = live_bytes() - base;
     m.reclaim_call();
-    let after_call = live() - base;
+    let after_call = live_bytes() - base;
     drop(m);
 
-    let base = live();
-    PEAK.store(base, Ordering::Relaxed);
+    let base = live_bytes();
+    reset_peak();
     let m = M::new_map();
     for i in 0..p.steps {
         m.ins(key(i));
@@ -76,11 +77,11 @@ fn measure<M: MemoryMap>(name: &str, p: &Params) {
             m.del(key(i - p.window));
         }
     }
-    let churn_peak = PEAK.load(Ordering::Relaxed) - base;
-    let churn_final = live() - base;
+    let churn_peak = peak_bytes() - base;
+    let churn_final = live_bytes() - base;
     let detail_final = m.detail();
     m.reclaim_call();
-    let churn_call = live() - base;
+    let churn_call = live_bytes() - base;
     let detail_call = m.detail();
     drop(m);
     println!(
@@ -110,15 +111,21 @@ fn main() {
         window: 10_000,
         steps: 5_000_000,
     };
-    let mut args = cli::Args::parse(
-        "memory_table [--map NAME] [--entries N] [--window N] [--steps N]\n\
-         (without --map: every map, each in a fresh process, as a markdown table)",
-    );
-    let only: Option<String> = args.value("--map");
-    p.entries = args.value_or("--entries", p.entries);
-    p.window = args.value_or("--window", p.window);
-    p.steps = args.value_or("--steps", p.steps);
-    args.finish();
+    let mut only: Option<String> = None;
+    let usage = "memory_table [--map NAME] [--entries N] [--window N] [--steps N]\n\
+         (without --map: every map, each in a fresh process, as a markdown table)";
+    cli::parse(usage, |args| {
+        while let Some(arg) = args.next()? {
+            match arg {
+                Long("map") => only = Some(args.value()?.string()?),
+                Long("entries") => p.entries = args.value()?.parse()?,
+                Long("window") => p.window = args.value()?.parse()?,
+                Long("steps") => p.steps = args.value()?.parse()?,
+                _ => return Err(arg.unexpected()),
+            }
+        }
+        Ok(())
+    });
     if let Some(name) = only {
         match name.as_str() {
             "Mutex<HashMap>" => measure::<Mutex<HashMap<u64, u64, H>>>(&name, &p),

@@ -16,6 +16,8 @@
 use std::collections::HashMap;
 use std::hint::black_box;
 
+use lexopt::prelude::*;
+
 #[path = "support/cli.rs"]
 mod cli;
 
@@ -149,17 +151,25 @@ const MAPS: [&str; 3] = ["split", "std", "papaya"];
 const OPS: [&str; 6] = ["get-hit", "get-miss", "insert", "remove", "churn", "setup"];
 
 fn main() {
-    let mut args = cli::Args::parse(USAGE);
-    let mode = args.positional().unwrap_or_else(|| "split-get-hit".into());
-    let n: u64 = args.value_or("--n", 131_072);
-    let ops: u64 = args.value_or("--ops", 1_000_000);
+    let (mut mode, mut n, mut ops) = (None, 131_072u64, 1_000_000u64);
+    cli::parse(USAGE, |p| {
+        while let Some(arg) = p.next()? {
+            match arg {
+                Value(m) if mode.is_none() => mode = Some(m.string()?),
+                Long("n") => n = p.value()?.parse()?,
+                Long("ops") => ops = p.value()?.parse()?,
+                _ => return Err(arg.unexpected()),
+            }
+        }
+        Ok(())
+    });
+    let mode = mode.unwrap_or_else(|| "split-get-hit".into());
     let Some((map, op)) = mode
         .split_once('-')
         .filter(|(map, op)| MAPS.contains(map) && OPS.contains(op))
     else {
-        args.fail(format_args!("unknown mode {mode:?}"))
+        cli::fail(USAGE, format_args!("unknown mode {mode:?}"))
     };
-    args.finish();
     match map {
         "split" => run::<splitmap::SplitMap<u64, u64, H>>(op, n, ops),
         "std" => run::<HashMap<u64, u64, H>>(op, n, ops),

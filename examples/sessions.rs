@@ -11,6 +11,11 @@
 //!
 //! Run with `cargo run --release --example sessions`.
 
+#[path = "support/cli.rs"]
+mod cli;
+
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
 use splitmap::WeakIdentityMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,6 +36,11 @@ struct Counters {
 }
 
 fn main() {
+    // No flags: anything given is an error (`-h` prints the usage).
+    cli::parse("sessions (no flags)", |p| match p.next()? {
+        Some(arg) => Err(arg.unexpected()),
+        None => Ok(()),
+    });
     let table: Arc<WeakIdentityMap<Session, Counters>> = Arc::new(WeakIdentityMap::new());
     let stop = Arc::new(AtomicBool::new(false));
     let ended = Arc::new(AtomicU64::new(0));
@@ -41,11 +51,9 @@ fn main() {
             thread::spawn(move || {
                 let mut open: Vec<Arc<Session>> = Vec::new();
                 let mut next_id = w << 48;
-                let mut x = 0x2545_F491_4F6C_DD1Du64 ^ w;
+                let mut rng = SmallRng::seed_from_u64(w);
                 while !stop.load(Ordering::Relaxed) {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
+                    let x: u64 = rng.random();
                     match x % 16 {
                         // Open a session (the table gets a Weak, we keep the Arc).
                         0..=3 if open.len() < 20_000 => {

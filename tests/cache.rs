@@ -12,7 +12,7 @@ mod common;
 use common::tracked::{Ledger, Tracked};
 use common::{flush_epoch, with_each_config, Config, TestHasher};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use splitmap::{CacheBuilder, MockClock, RemovalCause, SplitCache};
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -251,13 +251,13 @@ fn run_model(config: &Config, seed: u64, steps: usize) {
     };
     for _ in 0..steps {
         let now = clock.now().as_nanos() as u64;
-        let k = rng.gen_range(0..24u64);
-        match rng.gen_range(0..100) {
+        let k = rng.random_range(0..24u64);
+        match rng.random_range(0..100) {
             0..=29 => {
                 let live = model.live(k, now, tti);
                 let v = next_value;
                 next_value += 1;
-                let custom = rng.gen_bool(0.2).then(|| ms(rng.gen_range(1..20_000)));
+                let custom = rng.random_bool(0.2).then(|| ms(rng.random_range(1..20_000)));
                 let old = match custom {
                     Some(t) => {
                         cache.insert_with_ttl(k, Tracked::new(v, &ledger), Duration::from_nanos(t))
@@ -312,7 +312,7 @@ fn run_model(config: &Config, seed: u64, steps: usize) {
                 }
             }
             75..=77 => {
-                let m = rng.gen_range(2..5u64);
+                let m = rng.random_range(2..5u64);
                 cache.retain(|k, _| k % m != 0);
                 check_heard(&mut model, now, &[RemovalCause::Removed]);
                 for (&k, _) in model.entries.iter() {
@@ -337,7 +337,7 @@ fn run_model(config: &Config, seed: u64, steps: usize) {
                 );
                 assert!(model.entries.is_empty());
             }
-            _ => clock.advance(Duration::from_millis(rng.gen_range(0..3_000))),
+            _ => clock.advance(Duration::from_millis(rng.random_range(0..3_000))),
         }
         assert!(
             cache.len()
@@ -390,8 +390,8 @@ fn size_bound_holds_after_every_insert() {
                     "len {} over the bound {cap}",
                     cache.len()
                 );
-                if rng.gen_bool(0.3) {
-                    let _ = value_of(&cache, rng.gen_range(0..=k));
+                if rng.random_bool(0.3) {
+                    let _ = value_of(&cache, rng.random_range(0..=k));
                 }
             }
             let heard = take(&heard);

@@ -38,7 +38,7 @@ mod common;
 use common::tracked::{Ledger, Tracked};
 use common::{flush_epoch, scaled, with_each_config, Config, TestHasher};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use splitmap::{MockClock, RemovalCause, SplitCache};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -311,9 +311,9 @@ fn run(config: &Config, seed: u64) {
                         }
                         meet.wait(met);
                     }
-                    let k = rng.gen_range(0..KEYS);
+                    let k = rng.random_range(0..KEYS);
                     let now = nanos(clock.now());
-                    match rng.gen_range(0..100) {
+                    match rng.random_range(0..100) {
                         0..=44 => {
                             if let Some(v) = cache.get_with(&k, |v| v.value) {
                                 rec.check_key(v, k, "get");
@@ -321,7 +321,7 @@ fn run(config: &Config, seed: u64) {
                         }
                         45..=74 => {
                             let v = next_value.fetch_add(1, Ordering::Relaxed);
-                            let short = rng.gen_bool(0.1);
+                            let short = rng.random_bool(0.1);
                             rec.make(v, k, now, if short { SHORT_TTL } else { TTL });
                             rec.set(v, PUBLISHED);
                             let value = Tracked::new(v, ledger);

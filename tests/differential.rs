@@ -6,7 +6,7 @@ mod common;
 
 use common::{scaled, with_each_config, Config, HashMode, TestHasher};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use splitmap::SplitMap;
 use std::collections::HashMap;
 
@@ -32,9 +32,9 @@ fn run(config: &Config, seed: u64, ops: usize, key_space: u64) {
     let mut model: HashMap<u64, u64> = HashMap::new();
     let mut rng = StdRng::seed_from_u64(seed);
     for step in 0..ops {
-        let k = rng.gen_range(0..key_space);
-        let v: u64 = rng.gen_range(0..1_000_000);
-        let op = rng.gen_range(0..100);
+        let k = rng.random_range(0..key_space);
+        let v: u64 = rng.random_range(0..1_000_000);
+        let op = rng.random_range(0..100);
         match op {
             0..=24 => assert_eq!(
                 map.insert(k, v).as_deref(),
@@ -94,7 +94,7 @@ fn run(config: &Config, seed: u64, ops: usize, key_space: u64) {
             85..=89 => {
                 // The pinned layer.
                 let m = map.pin();
-                match rng.gen_range(0..4) {
+                match rng.random_range(0..4) {
                     0 => assert_eq!(m.insert(k, v).copied(), model.insert(k, v)),
                     1 => assert_eq!(m.remove(&k).copied(), model.remove(&k)),
                     2 => assert_eq!(m.get(&k), model.get(&k)),
@@ -105,18 +105,18 @@ fn run(config: &Config, seed: u64, ops: usize, key_space: u64) {
                 }
             }
             90 => {
-                let modulus = rng.gen_range(2..5);
+                let modulus = rng.random_range(2..5);
                 let before = model.len();
                 model.retain(|k, _| k % modulus != 0);
                 assert_eq!(map.retain(|k, _| k % modulus != 0), before - model.len());
             }
-            91 if rng.gen_ratio(1, 20) => {
+            91 if rng.random_ratio(1, 20) => {
                 map.clear();
                 model.clear();
             }
             92 => map.compact(),
-            93 if rng.gen_ratio(1, 4) => map.shrink_to_fit(),
-            94 => map.reserve(rng.gen_range(0..64)),
+            93 if rng.random_ratio(1, 4) => map.shrink_to_fit(),
+            94 => map.reserve(rng.random_range(0..64)),
             95 => {
                 map.reclaim();
             }

@@ -12,7 +12,7 @@
 mod runner;
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -29,12 +29,12 @@ const MAX_LEN: usize = 1024;
 fn replay_random(target: &str, seed: u64, cases: usize, run: fn(&[u8])) {
     let mut rng = StdRng::seed_from_u64(seed);
     for case in 0..cases {
-        let len = match rng.gen_range(0..4) {
-            0 => rng.gen_range(0..64),
-            1 | 2 => rng.gen_range(0..256),
-            _ => rng.gen_range(0..=MAX_LEN),
+        let len = match rng.random_range(0..4) {
+            0 => rng.random_range(0..64),
+            1 | 2 => rng.random_range(0..256),
+            _ => rng.random_range(0..=MAX_LEN),
         };
-        let data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+        let data: Vec<u8> = (0..len).map(|_| rng.random()).collect();
         replay_one(
             target,
             &format!("random case {case} (seed {seed})"),

@@ -28,7 +28,7 @@ use common::lincheck::{
 };
 use common::{with_each_config, Config, TestHasher, CONFIGS};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use splitmap::{SplitMap, WeakIdentityMap, WeakKeyMap};
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -266,38 +266,38 @@ fn excerpt_keeps_overlapping_operations_as_pending() {
 fn generated_linearizable_histories_are_accepted() {
     let mut rng = StdRng::seed_from_u64(7);
     for round in 0..300 {
-        let threads = rng.gen_range(1..=6);
+        let threads = rng.random_range(1..=6);
         let mut free = vec![0u64; threads];
         let mut slot = None;
         let mut h = Vec::new();
-        for i in 0..rng.gen_range(1..=150u64) {
+        for i in 0..rng.random_range(1..=150u64) {
             let at = 100 + 10 * i;
             let idle: Vec<usize> = (0..threads).filter(|&t| free[t] < at).collect();
-            let Some(&thread) = idle.get(rng.gen_range(0..idle.len().max(1))) else {
+            let Some(&thread) = idle.get(rng.random_range(0..idle.len().max(1))) else {
                 continue;
             };
-            let op = match rng.gen_range(0..6) {
+            let op = match rng.random_range(0..6) {
                 0 => Op::Get,
-                1 => Op::Insert(rng.gen_range(1..=5)),
+                1 => Op::Insert(rng.random_range(1..=5)),
                 2 => Op::Remove,
-                3 => Op::Update(rng.gen_range(1..=2)),
+                3 => Op::Update(rng.random_range(1..=2)),
                 4 => Op::Compute {
-                    init: rng.gen_range(1..=5),
+                    init: rng.random_range(1..=5),
                     delta: 1,
                 },
-                _ => Op::GetOrInsertWith(rng.gen_range(1..=5)),
+                _ => Op::GetOrInsertWith(rng.random_range(1..=5)),
             };
             let (next, ret) = op.step(slot);
             slot = next;
-            let invoke = rng.gen_range(free[thread].max(at - 50)..at);
-            let response = at + rng.gen_range(1..=50);
+            let invoke = rng.random_range(free[thread].max(at - 50)..at);
+            let response = at + rng.random_range(1..=50);
             free[thread] = response;
             h.push(ev(thread, op, ret, invoke, response));
         }
         if let Err(v) = check_key(&h) {
             panic!("round {round}: a linearizable history was rejected:\n{v}");
         }
-        let i = rng.gen_range(0..h.len());
+        let i = rng.random_range(0..h.len());
         h[i].ret = Some(999);
         assert!(!linearizable(&h), "round {round}: 999 was never written");
     }

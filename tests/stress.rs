@@ -8,7 +8,7 @@ use common::race::StartLine;
 use common::tracked::{Ledger, Tracked};
 use common::{flush_epoch, scaled, with_each_config, HashMode, TestHasher};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use splitmap::SplitMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::SeqCst;
@@ -37,8 +37,8 @@ fn every_value_dropped_exactly_once() {
                     s.spawn(move || {
                         let mut rng = StdRng::seed_from_u64(t);
                         for _ in 0..scaled(20_000) {
-                            let k = rng.gen_range(0..512);
-                            match rng.gen_range(0..8) {
+                            let k = rng.random_range(0..512);
+                            match rng.random_range(0..8) {
                                 0 | 1 => drop(map.insert(k, Tracked::new(k, ledger))),
                                 2 | 3 => drop(map.remove(&k)),
                                 4 => drop(map.update(&k, |v| Tracked::new(v.value + 1, ledger))),
@@ -220,11 +220,11 @@ fn tokens_are_conserved() {
                         let mut rng = StdRng::seed_from_u64(100 + t);
                         let mut mine = Vec::new();
                         for _ in 0..scaled(20_000) {
-                            if !mine.is_empty() && rng.gen_bool(0.5) {
-                                let k = mine.swap_remove(rng.gen_range(0..mine.len()));
+                            if !mine.is_empty() && rng.random_bool(0.5) {
+                                let k = mine.swap_remove(rng.random_range(0..mine.len()));
                                 assert_eq!(map.insert(k, k), None, "token {k} was duplicated");
                             } else {
-                                let k = rng.gen_range(0..TOKENS);
+                                let k = rng.random_range(0..TOKENS);
                                 if let Some(v) = map.remove(&k) {
                                     assert_eq!(*v, k);
                                     mine.push(k);
@@ -316,7 +316,7 @@ fn replace_racing_remove_never_resurrects() {
                 // Land the remove in the middle of the update run: wait
                 // until a random number of updates is visible (the updater
                 // gets there: nobody else removes the key), then remove.
-                let target = rng.gen_range(1..UPDATES);
+                let target = rng.random_range(1..UPDATES);
                 line.spin_until(|| map.get(&k).expect("present until removed") >= target);
                 let removed = map.pin().remove(&k).copied();
                 line.wait(2 * round + 1);

@@ -8,6 +8,8 @@
 mod common;
 
 use common::race::StartLine;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
 use splitmap::{WeakIdentityMap, WeakKeyMap};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -530,7 +532,7 @@ fn keys_dying_under_concurrent_lookups() {
             }
         });
         let _poison = line.poison_on_panic();
-        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let mut rng = SmallRng::seed_from_u64(0x2545_f491_4f6c_dd1d);
         for round in 0..rounds {
             let first = round as u64 * KEYS_PER_ROUND;
             for d in deaths.iter() {
@@ -554,10 +556,8 @@ fn keys_dying_under_concurrent_lookups() {
             for (i, k) in keys.into_iter().enumerate() {
                 // Drop key i after a random number of lookups, growing with
                 // i: the reader meets each key alive and dead.
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                let target = (i as u64 + 1) * KEYS_PER_ROUND / 2 + rng % KEYS_PER_ROUND;
+                let target =
+                    (i as u64 + 1) * KEYS_PER_ROUND / 2 + rng.random_range(0..KEYS_PER_ROUND);
                 line.spin_until(|| lookups.load(Ordering::SeqCst) >= target);
                 drop(k);
             }
@@ -799,13 +799,11 @@ fn stress<M: WeakLike + 'static>(map: M, ops: u64, live: Arc<AtomicUsize>) {
             let live = Arc::clone(&live);
             thread::spawn(move || {
                 let mut slots: Vec<Slot> = (0..64).map(|_| Slot::default()).collect();
-                let mut x = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                let mut rng = SmallRng::seed_from_u64(t);
                 let mut next_value = t << 48;
                 let mut dead_probes = 0;
                 for op in 0..ops {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
+                    let x: u64 = rng.random();
                     let s = (x % 64) as usize;
                     let slot = &mut slots[s];
                     match (x >> 8) % 8 {

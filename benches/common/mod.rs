@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 pub mod single;
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngExt, SeedableRng};
+use rand_distr::{Distribution, Zipf};
 
 /// The hasher every map in every benchmark uses.
 pub type Hasher = foldhash::fast::FixedState;
@@ -38,32 +39,21 @@ pub fn scramble(i: u64) -> u64 {
     i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5A5_A5A5_0000_0000
 }
 
-/// A Zipf-like sampler over ranks `0..n` (`P(rank) ~ 1 / (rank + 1)^s`),
-/// by inverse CDF over a precomputed table. Only used outside timed code.
-#[derive(Debug, Clone)]
-pub struct Zipf {
-    cdf: Vec<f64>,
-}
+/// Zipf ranks over `0..n` (`P(rank) ~ 1 / (rank + 1)^s`); rank 0 is the
+/// hottest. Only used outside timed code.
+#[derive(Debug, Clone, Copy)]
+pub struct ZipfRanks(Zipf<f64>);
 
-impl Zipf {
-    /// A sampler over `n` ranks with exponent `s` (0.99 is YCSB's default).
+impl ZipfRanks {
+    /// Ranks `0..n` with exponent `s` (0.99 is YCSB's default).
     pub fn new(n: usize, s: f64) -> Self {
-        let mut cdf = Vec::with_capacity(n);
-        let mut acc = 0.0;
-        for r in 0..n {
-            acc += 1.0 / ((r + 1) as f64).powf(s);
-            cdf.push(acc);
-        }
-        for c in &mut cdf {
-            *c /= acc;
-        }
-        Zipf { cdf }
+        ZipfRanks(Zipf::new(n as f64, s).expect("n >= 1 and s >= 0"))
     }
 
-    /// One rank in `0..n`; rank 0 is the hottest.
+    /// One rank in `0..n`.
     pub fn sample(&self, rng: &mut impl Rng) -> usize {
-        let u: f64 = rng.gen();
-        self.cdf.partition_point(|&c| c < u).min(self.cdf.len() - 1)
+        // rand_distr's Zipf draws whole numbers in `1..=n`.
+        self.0.sample(rng) as usize - 1
     }
 }
 
@@ -190,7 +180,7 @@ impl Workload {
     /// newest.
     pub fn new(mix: Mix, dist: Dist, threads: usize, ops_per_round: usize) -> Self {
         let chunks = if mix.grow { 1 } else { 4 };
-        let zipf = Zipf::new(KEY_SPACE, 0.99);
+        let zipf = ZipfRanks::new(KEY_SPACE, 0.99);
         let streams = (0..threads)
             .map(|t| {
                 let mut rng = StdRng::seed_from_u64(0xB0B0 + t as u64);
@@ -202,20 +192,20 @@ impl Workload {
                             return scramble(u64::MAX - t as u64);
                         }
                         let back = match dist {
-                            Dist::Uniform => rng.gen_range(0..fresh.len()),
+                            Dist::Uniform => rng.random_range(0..fresh.len()),
                             Dist::Skewed => zipf.sample(rng) % fresh.len(),
                         };
                         fresh[fresh.len() - 1 - back]
                     } else {
                         let rank = match dist {
-                            Dist::Uniform => rng.gen_range(0..KEY_SPACE),
+                            Dist::Uniform => rng.random_range(0..KEY_SPACE),
                             Dist::Skewed => zipf.sample(rng),
                         };
                         scramble(rank as u64)
                     }
                 };
                 for i in 0..ops_per_round * chunks {
-                    let p = rng.gen_range(0..100);
+                    let p = rng.random_range(0..100);
                     let op = if p < mix.get {
                         Op::Get(existing(&mut rng, &fresh))
                     } else if p < mix.get + mix.insert {

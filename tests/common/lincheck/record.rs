@@ -16,7 +16,7 @@ use super::check::{check_history, Violation};
 use super::history::{value, Event, Op, Slot};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Barrier;
@@ -88,7 +88,7 @@ struct Planned {
 /// A round's plan: the number of keys, and each thread's calls.
 fn plan(w: &Workload, seed: u64) -> (usize, Vec<Vec<Planned>>) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let keys = rng.gen_range(1..=w.max_keys);
+    let keys = rng.random_range(1..=w.max_keys);
     let mut slots: Vec<usize> = (0..keys)
         .flat_map(|k| std::iter::repeat(k).take(w.ops_per_key))
         .collect();
@@ -108,7 +108,7 @@ fn plan(w: &Workload, seed: u64) -> (usize, Vec<Vec<Planned>>) {
                 .skip(t)
                 .step_by(w.threads)
                 .map(|&key| {
-                    let mut pick = rng.gen_range(0..total);
+                    let mut pick = rng.random_range(0..total);
                     let kind = weights
                         .iter()
                         .position(|&weight| {
@@ -121,17 +121,17 @@ fn plan(w: &Workload, seed: u64) -> (usize, Vec<Vec<Planned>>) {
                         0 => Op::Get,
                         1 => Op::Insert(fresh()),
                         2 => Op::Remove,
-                        3 => Op::Update(rng.gen_range(1..=3)),
+                        3 => Op::Update(rng.random_range(1..=3)),
                         4 => Op::Compute {
                             init: fresh(),
-                            delta: rng.gen_range(1..=3),
+                            delta: rng.random_range(1..=3),
                         },
                         _ => Op::GetOrInsertWith(fresh()),
                     };
                     Planned {
                         key,
                         op,
-                        yield_first: rng.gen_ratio(1, w.yield_one_in),
+                        yield_first: rng.random_ratio(1, w.yield_one_in),
                     }
                 })
                 .collect()
