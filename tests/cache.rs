@@ -257,7 +257,9 @@ fn run_model(config: &Config, seed: u64, steps: usize) {
                 let live = model.live(k, now, tti);
                 let v = next_value;
                 next_value += 1;
-                let custom = rng.random_bool(0.2).then(|| ms(rng.random_range(1..20_000)));
+                let custom = rng
+                    .random_bool(0.2)
+                    .then(|| ms(rng.random_range(1..20_000)));
                 let old = match custom {
                     Some(t) => {
                         cache.insert_with_ttl(k, Tracked::new(v, &ledger), Duration::from_nanos(t))

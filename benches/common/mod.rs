@@ -293,10 +293,12 @@ impl BenchMap for Split {
         let mut sum = 0u64;
         for op in ops {
             match *op {
-                Op::Get(k) => sum += self.get(&k).unwrap_or(1),
-                Op::Insert(k) => sum += self.insert(k, k).is_some() as u64,
-                Op::Remove(k) => sum += self.remove(&k).is_some() as u64,
-                Op::Update(k) => sum += self.update(&k, |v| v + 1).is_some() as u64,
+                Op::Get(k) => sum = sum.wrapping_add(self.get(&k).unwrap_or(1)),
+                Op::Insert(k) => sum = sum.wrapping_add(self.insert(k, k).is_some() as u64),
+                Op::Remove(k) => sum = sum.wrapping_add(self.remove(&k).is_some() as u64),
+                Op::Update(k) => {
+                    sum = sum.wrapping_add(self.update(&k, |v| v.wrapping_add(1)).is_some() as u64)
+                }
             }
         }
         sum
@@ -317,10 +319,12 @@ impl BenchMap for SplitPinned {
             let m = self.0.pin();
             for op in batch {
                 match *op {
-                    Op::Get(k) => sum += m.get(&k).copied().unwrap_or(1),
-                    Op::Insert(k) => sum += m.insert(k, k).is_some() as u64,
-                    Op::Remove(k) => sum += m.remove(&k).is_some() as u64,
-                    Op::Update(k) => sum += m.update(&k, |v| v + 1).is_some() as u64,
+                    Op::Get(k) => sum = sum.wrapping_add(m.get(&k).copied().unwrap_or(1)),
+                    Op::Insert(k) => sum = sum.wrapping_add(m.insert(k, k).is_some() as u64),
+                    Op::Remove(k) => sum = sum.wrapping_add(m.remove(&k).is_some() as u64),
+                    Op::Update(k) => {
+                        sum = sum.wrapping_add(m.update(&k, |v| v.wrapping_add(1)).is_some() as u64)
+                    }
                 }
             }
         }
@@ -342,10 +346,12 @@ impl BenchMap for Papaya {
             let m = self.0.pin();
             for op in batch {
                 match *op {
-                    Op::Get(k) => sum += m.get(&k).copied().unwrap_or(1),
-                    Op::Insert(k) => sum += m.insert(k, k).is_some() as u64,
-                    Op::Remove(k) => sum += m.remove(&k).is_some() as u64,
-                    Op::Update(k) => sum += m.update(k, |v| v + 1).is_some() as u64,
+                    Op::Get(k) => sum = sum.wrapping_add(m.get(&k).copied().unwrap_or(1)),
+                    Op::Insert(k) => sum = sum.wrapping_add(m.insert(k, k).is_some() as u64),
+                    Op::Remove(k) => sum = sum.wrapping_add(m.remove(&k).is_some() as u64),
+                    Op::Update(k) => {
+                        sum = sum.wrapping_add(m.update(k, |v| v.wrapping_add(1)).is_some() as u64)
+                    }
                 }
             }
         }
@@ -365,9 +371,15 @@ impl BenchMap for MutexStd {
         let mut sum = 0u64;
         for op in ops {
             match *op {
-                Op::Get(k) => sum += self.lock().unwrap().get(&k).copied().unwrap_or(1),
-                Op::Insert(k) => sum += self.lock().unwrap().insert(k, k).is_some() as u64,
-                Op::Remove(k) => sum += self.lock().unwrap().remove(&k).is_some() as u64,
+                Op::Get(k) => {
+                    sum = sum.wrapping_add(self.lock().unwrap().get(&k).copied().unwrap_or(1))
+                }
+                Op::Insert(k) => {
+                    sum = sum.wrapping_add(self.lock().unwrap().insert(k, k).is_some() as u64)
+                }
+                Op::Remove(k) => {
+                    sum = sum.wrapping_add(self.lock().unwrap().remove(&k).is_some() as u64)
+                }
                 Op::Update(k) => {
                     if let Some(v) = self.lock().unwrap().get_mut(&k) {
                         *v += 1;
@@ -392,9 +404,15 @@ impl BenchMap for RwLockStd {
         let mut sum = 0u64;
         for op in ops {
             match *op {
-                Op::Get(k) => sum += self.read().unwrap().get(&k).copied().unwrap_or(1),
-                Op::Insert(k) => sum += self.write().unwrap().insert(k, k).is_some() as u64,
-                Op::Remove(k) => sum += self.write().unwrap().remove(&k).is_some() as u64,
+                Op::Get(k) => {
+                    sum = sum.wrapping_add(self.read().unwrap().get(&k).copied().unwrap_or(1))
+                }
+                Op::Insert(k) => {
+                    sum = sum.wrapping_add(self.write().unwrap().insert(k, k).is_some() as u64)
+                }
+                Op::Remove(k) => {
+                    sum = sum.wrapping_add(self.write().unwrap().remove(&k).is_some() as u64)
+                }
                 Op::Update(k) => {
                     if let Some(v) = self.write().unwrap().get_mut(&k) {
                         *v += 1;
@@ -419,9 +437,9 @@ impl BenchMap for Dash {
         let mut sum = 0u64;
         for op in ops {
             match *op {
-                Op::Get(k) => sum += self.get(&k).map(|v| *v).unwrap_or(1),
-                Op::Insert(k) => sum += self.insert(k, k).is_some() as u64,
-                Op::Remove(k) => sum += self.remove(&k).is_some() as u64,
+                Op::Get(k) => sum = sum.wrapping_add(self.get(&k).map(|v| *v).unwrap_or(1)),
+                Op::Insert(k) => sum = sum.wrapping_add(self.insert(k, k).is_some() as u64),
+                Op::Remove(k) => sum = sum.wrapping_add(self.remove(&k).is_some() as u64),
                 Op::Update(k) => {
                     if let Some(mut v) = self.get_mut(&k) {
                         *v += 1;
@@ -446,10 +464,12 @@ impl BenchMap for Scc {
         let mut sum = 0u64;
         for op in ops {
             match *op {
-                Op::Get(k) => sum += self.read_sync(&k, |_, v| *v).unwrap_or(1),
-                Op::Insert(k) => sum += self.upsert_sync(k, k).is_some() as u64,
-                Op::Remove(k) => sum += self.remove_sync(&k).is_some() as u64,
-                Op::Update(k) => sum += self.update_sync(&k, |_, v| *v += 1).is_some() as u64,
+                Op::Get(k) => sum = sum.wrapping_add(self.read_sync(&k, |_, v| *v).unwrap_or(1)),
+                Op::Insert(k) => sum = sum.wrapping_add(self.upsert_sync(k, k).is_some() as u64),
+                Op::Remove(k) => sum = sum.wrapping_add(self.remove_sync(&k).is_some() as u64),
+                Op::Update(k) => {
+                    sum = sum.wrapping_add(self.update_sync(&k, |_, v| *v += 1).is_some() as u64)
+                }
             }
         }
         sum

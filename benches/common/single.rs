@@ -46,10 +46,14 @@ impl SingleMap for Std {
         }
     }
     fn get_all(&self, keys: &[u64]) -> u64 {
-        keys.iter().map(|k| self.get(k).copied().unwrap_or(1)).sum()
+        keys.iter()
+            .map(|k| self.get(k).copied().unwrap_or(1))
+            .fold(0, u64::wrapping_add)
     }
     fn remove_all(&mut self, keys: &[u64]) -> u64 {
-        keys.iter().map(|k| self.remove(k).unwrap_or(1)).sum()
+        keys.iter()
+            .map(|k| self.remove(k).unwrap_or(1))
+            .fold(0, u64::wrapping_add)
     }
 }
 
@@ -66,12 +70,12 @@ impl SingleMap for MutexStd {
     fn get_all(&self, keys: &[u64]) -> u64 {
         keys.iter()
             .map(|k| self.0.lock().unwrap().get(k).copied().unwrap_or(1))
-            .sum()
+            .fold(0, u64::wrapping_add)
     }
     fn remove_all(&mut self, keys: &[u64]) -> u64 {
         keys.iter()
             .map(|k| self.0.lock().unwrap().remove(k).unwrap_or(1))
-            .sum()
+            .fold(0, u64::wrapping_add)
     }
 }
 
@@ -86,12 +90,14 @@ impl SingleMap for Split {
         }
     }
     fn get_all(&self, keys: &[u64]) -> u64 {
-        keys.iter().map(|k| self.0.get(k).unwrap_or(1)).sum()
+        keys.iter()
+            .map(|k| self.0.get(k).unwrap_or(1))
+            .fold(0, u64::wrapping_add)
     }
     fn remove_all(&mut self, keys: &[u64]) -> u64 {
         keys.iter()
             .map(|k| self.0.remove(k).map_or(1, |v| *v))
-            .sum()
+            .fold(0, u64::wrapping_add)
     }
 }
 
@@ -117,7 +123,7 @@ impl SingleMap for SplitPinned {
                     .map(|k| m.get(k).copied().unwrap_or(1))
                     .sum::<u64>()
             })
-            .sum()
+            .fold(0, u64::wrapping_add)
     }
     fn remove_all(&mut self, keys: &[u64]) -> u64 {
         keys.chunks(BATCH)
@@ -128,7 +134,7 @@ impl SingleMap for SplitPinned {
                     .map(|k| m.remove(k).copied().unwrap_or(1))
                     .sum::<u64>()
             })
-            .sum()
+            .fold(0, u64::wrapping_add)
     }
 }
 
@@ -154,7 +160,7 @@ impl SingleMap for Papaya {
                     .map(|k| m.get(k).copied().unwrap_or(1))
                     .sum::<u64>()
             })
-            .sum()
+            .fold(0, u64::wrapping_add)
     }
     fn remove_all(&mut self, keys: &[u64]) -> u64 {
         keys.chunks(BATCH)
@@ -165,7 +171,7 @@ impl SingleMap for Papaya {
                     .map(|k| m.remove(k).copied().unwrap_or(1))
                     .sum::<u64>()
             })
-            .sum()
+            .fold(0, u64::wrapping_add)
     }
 }
 
@@ -182,12 +188,12 @@ impl SingleMap for Dash {
     fn get_all(&self, keys: &[u64]) -> u64 {
         keys.iter()
             .map(|k| self.0.get(k).map(|v| *v).unwrap_or(1))
-            .sum()
+            .fold(0, u64::wrapping_add)
     }
     fn remove_all(&mut self, keys: &[u64]) -> u64 {
         keys.iter()
             .map(|k| self.0.remove(k).map(|e| e.1).unwrap_or(1))
-            .sum()
+            .fold(0, u64::wrapping_add)
     }
 }
 
@@ -204,12 +210,12 @@ impl SingleMap for Scc {
     fn get_all(&self, keys: &[u64]) -> u64 {
         keys.iter()
             .map(|k| self.0.read_sync(k, |_, v| *v).unwrap_or(1))
-            .sum()
+            .fold(0, u64::wrapping_add)
     }
     fn remove_all(&mut self, keys: &[u64]) -> u64 {
         keys.iter()
             .map(|k| self.0.remove_sync(k).map(|e| e.1).unwrap_or(1))
-            .sum()
+            .fold(0, u64::wrapping_add)
     }
 }
 
