@@ -121,7 +121,7 @@ impl SingleMap for SplitPinned {
                 batch
                     .iter()
                     .map(|k| m.get(k).copied().unwrap_or(1))
-                    .sum::<u64>()
+                    .fold(0u64, u64::wrapping_add)
             })
             .fold(0, u64::wrapping_add)
     }
@@ -132,7 +132,7 @@ impl SingleMap for SplitPinned {
                 batch
                     .iter()
                     .map(|k| m.remove(k).copied().unwrap_or(1))
-                    .sum::<u64>()
+                    .fold(0u64, u64::wrapping_add)
             })
             .fold(0, u64::wrapping_add)
     }
@@ -158,7 +158,7 @@ impl SingleMap for Papaya {
                 batch
                     .iter()
                     .map(|k| m.get(k).copied().unwrap_or(1))
-                    .sum::<u64>()
+                    .fold(0u64, u64::wrapping_add)
             })
             .fold(0, u64::wrapping_add)
     }
@@ -169,7 +169,7 @@ impl SingleMap for Papaya {
                 batch
                     .iter()
                     .map(|k| m.remove(k).copied().unwrap_or(1))
-                    .sum::<u64>()
+                    .fold(0u64, u64::wrapping_add)
             })
             .fold(0, u64::wrapping_add)
     }
