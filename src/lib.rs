@@ -6,6 +6,19 @@
 //! freed, the bucket directory shrinks when the map empties, and dead weak
 //! keys are purged. [`SplitMap::stats`] says so in numbers.
 //!
+//! # The three products
+//!
+//! | you need | use | where |
+//! |---|---|---|
+//! | a concurrent `HashMap` that frees what it removes | [`SplitMap`]: the guard-free calls, [`pin`](SplitMap::pin) → [`MapRef`] for hot loops, [`snapshot`](SplitMap::snapshot) → [`Snapshot`] to iterate | the crate root |
+//! | entries that vanish when their key's last `Arc` drops | [`WeakKeyMap`] (keys compared by value), [`WeakIdentityMap`] (by allocation) | [`weak`] |
+//! | an expiring, bounded cache that says why each entry left | [`SplitCache`], built with [`SplitCache::builder`] | [`cache`] |
+//!
+//! All three run on one lock-free core (the same list, directory, counters
+//! and reclamation), so everything below about consistency, memory and
+//! performance holds for each; writes that hand a value back return a
+//! [`Guarded`] reference (values need not be `Clone`).
+//!
 //! # Usage
 //! ```
 //! use splitmap::SplitMap;
@@ -44,8 +57,8 @@
 //!   operations, results borrowed as `&V` for as long as the `MapRef` lives.
 //!   This is the fast path for loops.
 //!
-//! [`SplitMap::snapshot`] gives a live walk for iteration; [`WeakKeyMap`]
-//! and [`WeakIdentityMap`] hold their keys weakly.
+//! [`SplitMap::snapshot`] gives a live walk for iteration (references), and
+//! [`SplitMap::iter`] the same walk yielding clones.
 //!
 //! # Consistency
 //! - Every single-key operation (`get`, `insert`, `remove`, `update`,
@@ -215,7 +228,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-mod cache;
+pub mod cache;
 mod entry;
 mod exclusive;
 mod guarded;
@@ -230,11 +243,9 @@ mod serde_impl;
 mod snapshot;
 mod stats;
 mod sync;
-mod weak;
+pub mod weak;
 
-pub use cache::{
-    CacheBuilder, CacheStats, Clock, CoarseClock, MockClock, RemovalCause, SplitCache, StdClock,
-};
+pub use cache::SplitCache;
 pub use exclusive::IterMut;
 pub use guarded::Guarded;
 pub use map::SplitMap;
@@ -243,10 +254,7 @@ pub use occupied::OccupiedError;
 pub use pinned::MapRef;
 pub use snapshot::{ClonedIter, Iter, Snapshot};
 pub use stats::MapStats;
-pub use weak::{
-    ByIdentity, ByValue, KeyMode, WeakIdentityMap, WeakIdentityMapRef, WeakIter, WeakKeyMap,
-    WeakKeyMapRef, WeakMap, WeakMapRef, WeakSnapshot, WeakStats,
-};
+pub use weak::{WeakIdentityMap, WeakKeyMap};
 
 /// Test hook, not a stable API (feature `internal-test-hooks`): the number
 /// of list nodes the calling thread has stepped onto in searches, lookups,

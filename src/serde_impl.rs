@@ -5,8 +5,8 @@
 //! serde's own collections do), so a hostile hint gets an ordinary error or
 //! a small allocation, never a panic or a huge directory.
 
-use crate::weak::KeyMode;
-use crate::{SplitMap, WeakMap};
+use crate::weak::{KeyMode, WeakMap};
+use crate::SplitMap;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use core::marker::PhantomData;

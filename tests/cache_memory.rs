@@ -8,7 +8,8 @@ mod common;
 
 use common::alloc::{live_bytes, Counting, ALLOC_LOCK, SLACK};
 use common::{flush_epoch, scaled};
-use splitmap::{MockClock, SplitCache};
+use splitmap::cache::MockClock;
+use splitmap::SplitCache;
 use std::time::Duration;
 
 #[global_allocator]

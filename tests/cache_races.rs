@@ -12,7 +12,8 @@
 //!   the departing entry, whatever the cause, and the listener runs on the
 //!   thread whose operation removed the entry.
 
-use splitmap::{Clock, RemovalCause, SplitCache};
+use splitmap::cache::{Clock, RemovalCause};
+use splitmap::SplitCache;
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -158,7 +159,7 @@ type Seen = (u64, u64, RemovalCause, bool, Option<u64>, Option<u64>);
 /// waits on, for every cause.
 #[test]
 fn the_listener_runs_when_no_read_can_return_the_entry() {
-    use splitmap::MockClock;
+    use splitmap::cache::MockClock;
     use std::sync::mpsc;
 
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();

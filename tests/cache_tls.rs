@@ -11,7 +11,8 @@
 //! which does the work and checks what it observed; the parent asserts that
 //! the child exited successfully and printed its report.
 
-use splitmap::{MockClock, RemovalCause, SplitCache};
+use splitmap::cache::{MockClock, RemovalCause};
+use splitmap::SplitCache;
 use std::cell::RefCell;
 use std::process::Command;
 use std::sync::{Arc, Mutex};

@@ -30,7 +30,7 @@ fn dead_keys_return_to_empty<M>(
     purge: impl Fn(&M) -> usize,
     shrink: impl Fn(&M),
     reclaim: impl Fn(&M),
-    weak_stats: impl Fn(&M) -> splitmap::WeakStats,
+    weak_stats: impl Fn(&M) -> splitmap::weak::WeakStats,
 ) {
     let _lock = ALLOC_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     flush_epoch();

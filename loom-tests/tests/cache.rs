@@ -17,7 +17,8 @@
 #![cfg(loom)]
 
 use loom::sync::Arc;
-use splitmap::{MockClock, RemovalCause, SplitCache};
+use splitmap::cache::{MockClock, RemovalCause};
+use splitmap::SplitCache;
 use splitmap_loom_tests::{spawn, IdHash};
 use std::sync::{Arc as StdArc, Mutex};
 use std::time::Duration;
@@ -28,7 +29,9 @@ type Log = StdArc<Mutex<Vec<(u64, RemovalCause)>>>;
 fn cache(
     clock: &MockClock,
     log: &Log,
-    setup: impl FnOnce(splitmap::CacheBuilder<u64, u64>) -> splitmap::CacheBuilder<u64, u64>,
+    setup: impl FnOnce(
+        splitmap::cache::CacheBuilder<u64, u64>,
+    ) -> splitmap::cache::CacheBuilder<u64, u64>,
 ) -> Arc<Cache> {
     let log = StdArc::clone(log);
     let builder = SplitCache::builder()

@@ -47,8 +47,6 @@ use loom::sync::Arc;
 use splitmap::SplitMap;
 use splitmap_loom_tests::{check_drops, model_with_branches, spawn, DropLog, IdHash, Tracked};
 
-type Map = SplitMap<u64, Tracked, IdHash>;
-
 /// Branch points one execution may take (the setup alone takes thousands).
 const BRANCHES: usize = 40_000;
 

@@ -62,7 +62,7 @@ impl<K, V> CacheBuilder<K, V> {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// let clock = splitmap::MockClock::new();
+    /// let clock = splitmap::cache::MockClock::new();
     /// let cache: splitmap::SplitCache<u8, u8> = splitmap::SplitCache::builder()
     ///     .time_to_live(Duration::from_secs(10))
     ///     .clock(clock.clone())
@@ -81,7 +81,7 @@ impl<K, V> CacheBuilder<K, V> {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// let clock = splitmap::MockClock::new();
+    /// let clock = splitmap::cache::MockClock::new();
     /// let cache: splitmap::SplitCache<u8, u8> = splitmap::SplitCache::builder()
     ///     .time_to_idle(Duration::from_secs(10))
     ///     .clock(clock.clone())
@@ -145,7 +145,7 @@ impl<K, V> CacheBuilder<K, V> {
     /// let r = Arc::clone(&replaced);
     /// let cache: splitmap::SplitCache<u8, u8> = splitmap::SplitCache::builder()
     ///     .eviction_listener(move |_, _, cause| {
-    ///         if cause == splitmap::RemovalCause::Replaced {
+    ///         if cause == splitmap::cache::RemovalCause::Replaced {
     ///             r.fetch_add(1, Ordering::Relaxed);
     ///         }
     ///     })
@@ -163,12 +163,12 @@ impl<K, V> CacheBuilder<K, V> {
     }
 
     /// The cache's time source (default: [`CoarseClock`]). Tests pass a
-    /// [`MockClock`](crate::MockClock) and advance it by hand.
+    /// [`MockClock`](crate::cache::MockClock) and advance it by hand.
     ///
     /// # Examples
     /// ```
     /// let cache: splitmap::SplitCache<u8, u8> = splitmap::SplitCache::builder()
-    ///     .clock(splitmap::StdClock::new()) // precise, 25-38 ns per reading
+    ///     .clock(splitmap::cache::StdClock::new()) // precise, 25-38 ns per reading
     ///     .build();
     /// cache.insert(1, 1);
     /// assert_eq!(cache.get(&1), Some(1));

@@ -29,7 +29,8 @@ use std::time::Instant;
 ///
 /// # Examples
 /// ```
-/// use splitmap::{Clock, SplitCache};
+/// use splitmap::SplitCache;
+/// use splitmap::cache::Clock;
 /// use std::time::Duration;
 ///
 /// /// A clock that always says the same time: nothing ever expires.
@@ -61,7 +62,7 @@ pub trait Clock: Send + Sync + 'static {
 ///
 /// # Examples
 /// ```
-/// use splitmap::{Clock, CoarseClock};
+/// use splitmap::cache::{Clock, CoarseClock};
 /// let clock = CoarseClock::new();
 /// let a = clock.now_nanos();
 /// std::thread::sleep(std::time::Duration::from_millis(20));
@@ -78,8 +79,8 @@ impl CoarseClock {
     ///
     /// # Examples
     /// ```
-    /// use splitmap::Clock;
-    /// assert!(splitmap::CoarseClock::new().now_nanos() > 0 || cfg!(not(target_os = "linux")));
+    /// use splitmap::cache::Clock;
+    /// assert!(splitmap::cache::CoarseClock::new().now_nanos() > 0 || cfg!(not(target_os = "linux")));
     /// ```
     pub fn new() -> Self {
         CoarseClock {
@@ -125,7 +126,7 @@ impl Clock for CoarseClock {
 ///
 /// # Examples
 /// ```
-/// use splitmap::{Clock, StdClock};
+/// use splitmap::cache::{Clock, StdClock};
 /// let clock = StdClock::new();
 /// let a = clock.now_nanos();
 /// assert!(clock.now_nanos() >= a);
@@ -140,8 +141,8 @@ impl StdClock {
     ///
     /// # Examples
     /// ```
-    /// use splitmap::Clock;
-    /// assert!(splitmap::StdClock::new().now_nanos() < 1_000_000_000);
+    /// use splitmap::cache::Clock;
+    /// assert!(splitmap::cache::StdClock::new().now_nanos() < 1_000_000_000);
     /// ```
     pub fn new() -> Self {
         StdClock {
@@ -168,7 +169,8 @@ impl Clock for StdClock {
 ///
 /// # Examples
 /// ```
-/// use splitmap::{MockClock, SplitCache};
+/// use splitmap::SplitCache;
+/// use splitmap::cache::MockClock;
 /// use std::time::Duration;
 ///
 /// let clock = MockClock::new();
@@ -192,7 +194,7 @@ impl MockClock {
     ///
     /// # Examples
     /// ```
-    /// assert_eq!(splitmap::MockClock::new().now(), std::time::Duration::ZERO);
+    /// assert_eq!(splitmap::cache::MockClock::new().now(), std::time::Duration::ZERO);
     /// ```
     pub fn new() -> Self {
         MockClock {
@@ -205,7 +207,7 @@ impl MockClock {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// let clock = splitmap::MockClock::new();
+    /// let clock = splitmap::cache::MockClock::new();
     /// clock.advance(Duration::from_millis(5));
     /// assert_eq!(clock.now(), Duration::from_millis(5));
     /// ```
@@ -222,7 +224,7 @@ impl MockClock {
     ///
     /// # Examples
     /// ```
-    /// let clock = splitmap::MockClock::new();
+    /// let clock = splitmap::cache::MockClock::new();
     /// clock.advance(std::time::Duration::from_secs(2));
     /// assert_eq!(clock.now().as_secs(), 2);
     /// ```

@@ -42,7 +42,8 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 ///
 /// # Examples
 /// ```
-/// use splitmap::{RemovalCause, SplitCache};
+/// use splitmap::SplitCache;
+/// use splitmap::cache::RemovalCause;
 /// use std::sync::{Arc, Mutex};
 ///
 /// let causes = Arc::new(Mutex::new(Vec::new()));
@@ -60,7 +61,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 pub enum RemovalCause {
     /// Its deadline (time to live, time to idle, or its own TTL) passed.
     Expired,
-    /// Chosen by the size bound ([`max_capacity`](crate::CacheBuilder::max_capacity)).
+    /// Chosen by the size bound ([`max_capacity`](crate::cache::CacheBuilder::max_capacity)).
     Size,
     /// Removed by hand: `remove`, `retain` or `clear`.
     Removed,
@@ -73,8 +74,8 @@ impl RemovalCause {
     ///
     /// # Examples
     /// ```
-    /// assert!(splitmap::RemovalCause::Size.was_evicted());
-    /// assert!(!splitmap::RemovalCause::Replaced.was_evicted());
+    /// assert!(splitmap::cache::RemovalCause::Size.was_evicted());
+    /// assert!(!splitmap::cache::RemovalCause::Replaced.was_evicted());
     /// ```
     pub fn was_evicted(self) -> bool {
         matches!(self, RemovalCause::Expired | RemovalCause::Size)

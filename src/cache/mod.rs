@@ -1,16 +1,41 @@
-//! `SplitCache`: an expiring, size-bounded cache on the operations core,
-//! with an eviction listener and statistics, and no background thread and
-//! no lock.
+//! The expiring cache: [`SplitCache`], its builder, its clocks and what it
+//! reports.
 //!
-//! Files: `builder.rs` the configuration; `entry.rs` the entry kind (an
-//! expired entry is dead to the list) and its probes; `clock.rs` the time
-//! sources; `evict.rs` the size bound and the per-thread sweep state;
-//! `listener.rs` the causes and panic-safe notification; `stats.rs` the
-//! counters. This file is the public layer: it reads the clock once per
-//! operation, forwards to the core and reports what left.
+//! A [`SplitCache`] is a lock-free, bounded, expiring cache on the same
+//! core as [`SplitMap`](crate::SplitMap): time to live, time to idle and
+//! per-entry TTLs, an entry-count bound, an eviction listener that hears
+//! why every entry left ([`RemovalCause`]), [`CacheStats`], and no
+//! background thread and no lock. Build one with [`SplitCache::builder`]
+//! ([`CacheBuilder`]); tests drive time with a [`MockClock`].
 //!
-//! Why over 600 lines: about 380 of them are docs and examples (expiry
-//! precision, the size bound's slack, weak keys); the code is ~300 lines.
+//! ```
+//! use splitmap::cache::{MockClock, RemovalCause, SplitCache};
+//! use std::time::Duration;
+//!
+//! let clock = MockClock::new();
+//! let cache: SplitCache<u32, &str> = SplitCache::builder()
+//!     .time_to_live(Duration::from_secs(60))
+//!     .max_capacity(1000)
+//!     .clock(clock.clone())
+//!     .build();
+//! cache.insert(1, "one");
+//! clock.advance(Duration::from_secs(60));
+//! assert_eq!(cache.get(&1), None); // expired at its deadline
+//! let s = cache.stats();
+//! assert_eq!((s.expired, s.misses), (1, 1)); // the read met it and purged it
+//! assert!(RemovalCause::Expired.was_evicted());
+//! ```
+
+// Files: `builder.rs` the configuration; `entry.rs` the entry kind (an
+// expired entry is dead to the list) and its probes; `clock.rs` the time
+// sources; `evict.rs` the size bound's eviction step; `sweep.rs` the
+// per-thread sweep state the step hands its budget through; `listener.rs`
+// the causes and panic-safe notification; `stats.rs` the counters. This
+// file is the public layer: it reads the clock once per operation,
+// forwards to the core and reports what left.
+//
+// Why over 600 lines: most of them are docs and examples (expiry
+// precision, the size bound's slack, weak keys); the code is ~300 lines.
 
 mod builder;
 mod clock;
@@ -47,14 +72,15 @@ use sweep::SweepScope;
 ///
 /// # Usage
 /// ```
-/// use splitmap::{RemovalCause, SplitCache};
+/// use splitmap::SplitCache;
+/// use splitmap::cache::RemovalCause;
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 /// use std::sync::Arc;
 /// use std::time::Duration;
 ///
 /// let expired = Arc::new(AtomicUsize::new(0));
 /// let counter = Arc::clone(&expired);
-/// let clock = splitmap::MockClock::new(); // tests drive time by hand
+/// let clock = splitmap::cache::MockClock::new(); // tests drive time by hand
 /// let sessions: SplitCache<u64, String> = SplitCache::builder()
 ///     .time_to_live(Duration::from_secs(30 * 60))
 ///     .time_to_idle(Duration::from_secs(5 * 60))
@@ -235,7 +261,7 @@ impl<K, V, S> SplitCache<K, V, S> {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// let clock = splitmap::MockClock::new();
+    /// let clock = splitmap::cache::MockClock::new();
     /// let cache: splitmap::SplitCache<u8, u8> = splitmap::SplitCache::builder()
     ///     .time_to_live(Duration::from_secs(1))
     ///     .clock(clock.clone())
@@ -457,7 +483,7 @@ where
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// let clock = splitmap::MockClock::new();
+    /// let clock = splitmap::cache::MockClock::new();
     /// let cache: splitmap::SplitCache<&str, u8> = splitmap::SplitCache::builder()
     ///     .time_to_live(Duration::from_secs(60))
     ///     .clock(clock.clone())
@@ -627,7 +653,7 @@ where
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// let clock = splitmap::MockClock::new();
+    /// let clock = splitmap::cache::MockClock::new();
     /// let cache: splitmap::SplitCache<u32, u32> = splitmap::SplitCache::builder()
     ///     .time_to_live(Duration::from_secs(1))
     ///     .clock(clock.clone())
@@ -654,7 +680,7 @@ where
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// let clock = splitmap::MockClock::new();
+    /// let clock = splitmap::cache::MockClock::new();
     /// let cache: splitmap::SplitCache<u32, u32> = splitmap::SplitCache::builder()
     ///     .time_to_live(Duration::from_secs(1))
     ///     .clock(clock.clone())

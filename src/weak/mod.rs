@@ -1,16 +1,31 @@
 //! Weak-key maps: entries that vanish when their key's last `Arc` drops.
 //!
-//! One public type, [`WeakMap`], generic over its key mode ([`ByValue`]:
-//! equality; [`ByIdentity`]: the same allocation), with the two common names
-//! [`WeakKeyMap`] and [`WeakIdentityMap`] as aliases. It runs on the same
-//! operations core as `SplitMap` (`ops/`); only the entry kind differs
-//! (`entry.rs`: a `Weak<K>` that can die).
+//! One type, [`WeakMap`], generic over its key mode ([`ByValue`]:
+//! equality; [`ByIdentity`]: the same allocation), with the two common
+//! names [`WeakKeyMap`] and [`WeakIdentityMap`] as aliases, its pinned
+//! handle ([`WeakMapRef`]), its walk ([`WeakSnapshot`]) and its figures
+//! ([`WeakStats`]).
 //!
-//! Files: `map.rs` the operations every mode shares (constructors, owned-key
-//! writes, walks, purging); `by_value.rs` and `by_identity.rs` the lookups by
-//! a borrowed key, whose signatures differ by mode, for both layers;
-//! `pinned.rs` the pinned handle; `snapshot.rs` the walk; `mode.rs` the
-//! modes. None of them holds an algorithm of its own.
+//! ```
+//! use splitmap::weak::WeakKeyMap;
+//! use std::sync::Arc;
+//!
+//! let map = WeakKeyMap::new();
+//! let key = Arc::new("session-7".to_string());
+//! map.insert(Arc::clone(&key), 42);
+//! assert_eq!(map.get("session-7"), Some(42));
+//! drop(key); // the last strong reference: the entry is dead
+//! assert_eq!(map.get("session-7"), None);
+//! assert_eq!(map.purge_dead(), 1);
+//! ```
+
+// It runs on the same operations core as `SplitMap` (`ops/`); only the
+// entry kind differs (`entry.rs`: a `Weak<K>` that can die). Files:
+// `map.rs` the operations every mode shares (constructors, owned-key
+// writes, walks, purging); `by_value.rs` and `by_identity.rs` the lookups
+// by a borrowed key, whose signatures differ by mode, for both layers;
+// `pinned.rs` the pinned handle; `snapshot.rs` the walk; `mode.rs` the
+// modes. None of them holds an algorithm of its own.
 
 mod by_identity;
 mod by_value;

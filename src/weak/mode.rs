@@ -13,7 +13,7 @@ pub(crate) mod private {
     pub trait Sealed {}
 }
 
-/// How a [`WeakMap`](crate::WeakMap) compares keys: [`ByValue`] or
+/// How a [`WeakMap`](crate::weak::WeakMap) compares keys: [`ByValue`] or
 /// [`ByIdentity`]. Sealed; its items are internal.
 pub trait KeyMode<K>: private::Sealed {
     #[doc(hidden)]

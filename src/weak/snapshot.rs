@@ -15,8 +15,8 @@ use core::fmt;
 use core::marker::PhantomData;
 use std::sync::Arc;
 
-/// A live, weakly consistent view of a [`WeakMap`](crate::WeakMap) for
-/// iteration; see [`WeakMap::snapshot`](crate::WeakMap::snapshot). Like
+/// A live, weakly consistent view of a [`WeakMap`](crate::weak::WeakMap) for
+/// iteration; see [`WeakMap::snapshot`](crate::weak::WeakMap::snapshot). Like
 /// [`Snapshot`](crate::Snapshot), it is not a copy: each walk reads the map
 /// as it is while it walks.
 ///

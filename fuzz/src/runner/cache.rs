@@ -23,7 +23,8 @@
 
 use super::hash::{FuzzState, HashKind};
 use arbitrary::Arbitrary;
-use splitmap::{MockClock, RemovalCause, SplitCache};
+use splitmap::cache::{MockClock, RemovalCause};
+use splitmap::SplitCache;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
