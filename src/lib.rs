@@ -238,6 +238,8 @@ mod occupied;
 mod ops;
 mod pinned;
 mod raw;
+#[cfg(feature = "rayon")]
+mod rayon_impl;
 #[cfg(feature = "serde")]
 mod serde_impl;
 mod snapshot;

@@ -199,6 +199,14 @@ impl<K, V, S> SplitMap<K, V, S> {
     }
 }
 
+impl<K, V, S> SplitMap<K, V, S> {
+    /// The operations core (for the parallel walks, `rayon_impl.rs`).
+    #[cfg(feature = "rayon")]
+    pub(crate) fn core(&self) -> &Core<MapEntry<K, V>, S> {
+        &self.core
+    }
+}
+
 /// Handles and walks: no bound beyond what finding a key needs (iteration
 /// never writes).
 impl<K, V, S> SplitMap<K, V, S>

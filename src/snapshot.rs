@@ -46,6 +46,13 @@ where
         Snapshot { core, guard }
     }
 
+    /// The map this snapshot walks (for the parallel walks, whose tasks
+    /// pin on their own threads).
+    #[cfg(feature = "rayon")]
+    pub(crate) fn core(&self) -> &'m Core<MapEntry<K, V>, S> {
+        self.core
+    }
+
     /// Iterates `(&key, &value)` in split order.
     ///
     /// # Examples
@@ -161,6 +168,30 @@ impl<'m, K: Eq, V> ClonedIter<'m, K, V> {
     pub(crate) fn new(walk: PinnedWalk<'m, MapEntry<K, V>>) -> Self {
         ClonedIter { walk }
     }
+
+    /// Share `share` of `shares` (a power of two) of the walk, pinning for
+    /// its own life: the shares together yield what one walk would (one
+    /// task of a parallel iteration).
+    #[cfg(feature = "rayon")]
+    pub(crate) fn share<S>(core: &'m Core<MapEntry<K, V>, S>, share: usize, shares: usize) -> Self {
+        ClonedIter {
+            walk: core.pinned_walk_share(share, shares),
+        }
+    }
+}
+
+/// Calls `f` on every entry of share `share` of `shares` of a walk (one
+/// task of a parallel walk), under a pin of the calling thread held for
+/// the share: the references `f` gets do not outlive the call.
+#[cfg(feature = "rayon")]
+pub(crate) fn for_each_in_share<K: Eq, V, S>(
+    core: &Core<MapEntry<K, V>, S>,
+    share: usize,
+    shares: usize,
+    f: &(impl Fn(&K, &V) + ?Sized),
+) {
+    let mut walk = core.pinned_walk_share(share, shares);
+    while walk.next_with(|e| f(&e.key, &e.value)).is_some() {}
 }
 
 impl<K: Eq + Clone, V: Clone> Iterator for ClonedIter<'_, K, V> {

@@ -227,9 +227,9 @@ fn rule_for(path: &str) -> Option<(&'static str, Rule)> {
             "the shared public types import no map",
             Rule::Never(&["raw", "map", "pinned", "snapshot", "weak", "cache", "entry"]),
         )
-    } else if is_in(path, &[], &["serde_impl.rs"]) {
+    } else if is_in(path, &[], &["serde_impl.rs", "rayon_impl.rs"]) {
         (
-            "serde is built on the public types",
+            "serde and rayon support are built on the public layers",
             Rule::Never(&["raw", "ops"]),
         )
     } else {

@@ -12,6 +12,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 const STABLE: u64 = 300;
 
+/// Raises the writers' stop flag when dropped, so a failed assertion on the
+/// walking thread ends the test instead of leaving `thread::scope` waiting
+/// for writers that never stop.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 #[test]
 fn walks_see_stable_keys_once_while_the_map_churns() {
     with_each_config(|config| {
@@ -22,6 +33,7 @@ fn walks_see_stable_keys_once_while_the_map_churns() {
         }
         let stop = AtomicBool::new(false);
         std::thread::scope(|s| {
+            let _stop_writers = StopOnDrop(&stop);
             // Writers: grow to thousands of churn keys and back to none,
             // over and over (growth and shrink), and replace stable values.
             for t in 0..2u64 {
@@ -69,7 +81,6 @@ fn walks_see_stable_keys_once_while_the_map_churns() {
                     assert!(seen.contains(&k), "stable key {k} missed ({})", config.name);
                 }
             }
-            stop.store(true, Ordering::Relaxed);
         });
         assert!(
             map.stats().shrinks > 0 || config.name == "default",
@@ -100,5 +111,57 @@ fn pinned_iter_and_snapshot_agree_when_quiescent() {
         assert_eq!(snap.len(), map.len());
         assert_eq!(snap.keys().count(), snap.values().count());
         assert!(snapped.iter().all(|(k, v)| k % 3 != 0 && *v == k * 2));
+    });
+}
+
+/// The parallel walks (feature `rayon`) cut one walk into shares: together
+/// they yield every key of a quiescent map exactly once, and under churn
+/// every stable key once and no key twice.
+#[cfg(feature = "rayon")]
+#[test]
+fn parallel_walks_cover_the_map_once() {
+    use rayon::prelude::*;
+    use std::sync::Mutex;
+    with_each_config(|config| {
+        let map: SplitMap<u64, u64, TestHasher> = config.map();
+        for k in 0..STABLE {
+            map.insert(k, k);
+        }
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let _stop_writers = StopOnDrop(&stop);
+            let (m, stop) = (&map, &stop);
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    for i in 0..500 {
+                        m.insert(1_000_000 + i, i);
+                    }
+                    for i in 0..500 {
+                        m.remove(&(1_000_000 + i));
+                    }
+                }
+            });
+            for _ in 0..scaled(20) {
+                let cloned: Vec<u64> = map.par_iter().map(|(k, _)| k).collect();
+                let by_ref = Mutex::new(Vec::new());
+                map.snapshot()
+                    .par_for_each(|k, _| by_ref.lock().unwrap().push(*k));
+                for keys in [cloned, by_ref.into_inner().unwrap()] {
+                    let mut seen = HashSet::new();
+                    for k in keys {
+                        assert!(seen.insert(k), "key {k} yielded twice ({})", config.name);
+                    }
+                    for k in 0..STABLE {
+                        assert!(seen.contains(&k), "stable key {k} missed ({})", config.name);
+                    }
+                }
+            }
+        });
+        let quiet: Vec<u64> = map.par_iter().map(|(k, _)| k).collect();
+        let mut sorted = quiet.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), quiet.len());
+        assert_eq!(sorted, (0..STABLE).collect::<Vec<_>>());
     });
 }

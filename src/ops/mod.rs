@@ -161,6 +161,12 @@ impl<E: Entry, S, C> Core<E, S, C> {
     pub(crate) fn pinned_walk(&self) -> PinnedWalk<'_, E> {
         self.raw.pinned_walk()
     }
+
+    /// Share `share` of `shares` (a power of two) of that walk; the shares
+    /// together yield what one walk would (for parallel iteration).
+    pub(crate) fn pinned_walk_share(&self, share: usize, shares: usize) -> PinnedWalk<'_, E> {
+        self.raw.pinned_walk_share(share, shares)
+    }
 }
 
 /// Exclusive access (`&mut`): no reader can exist, so entries may change

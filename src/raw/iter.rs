@@ -76,6 +76,16 @@ impl<'m, E: RawEntry> PinnedWalk<'m, E> {
         PinnedWalk { dir, guard, walk }
     }
 
+    /// The same walk over the `so_key` range `lo..=until` only (one share
+    /// of a parallel iteration).
+    ///
+    /// # Safety
+    /// As for [`PinnedWalk::new`].
+    pub(crate) unsafe fn range(dir: &'m Directory, guard: Guard, lo: u64, until: u64) -> Self {
+        let walk = Walk::range(dir, &guard, lo, until);
+        PinnedWalk { dir, guard, walk }
+    }
+
     /// The next live entry, as `f` sees it.
     pub(crate) fn next_with<R>(&mut self, f: impl FnOnce(&E) -> R) -> Option<R> {
         // SAFETY:
@@ -94,6 +104,8 @@ impl<'m, E: RawEntry> PinnedWalk<'m, E> {
 /// `PinnedWalk` owns it).
 struct Walk<E> {
     next: Word,
+    /// The largest `so_key` the walk yields (`u64::MAX`: to the end).
+    until: u64,
     /// The largest `so_key` passed; after a resume, nodes below it are
     /// skipped (in a forward walk keys never decrease, so this never skips
     /// anything otherwise).
@@ -107,8 +119,24 @@ impl<E: RawEntry> Walk<E> {
     fn new(dir: &Directory, guard: &Guard) -> Self {
         Walk {
             next: dir.head(guard).load(Ordering::Acquire),
+            until: u64::MAX,
             reached: 0,
             run_so_key: 0, // a sentinel key: no data node has it
+            run_yielded: Vec::new(),
+        }
+    }
+
+    /// A walk over the keys `lo..=until`: it starts where a read of `lo`
+    /// would (the bucket's sentinel, or a linked ancestor's), skips the
+    /// keys below `lo` and stops past `until`.
+    fn range(dir: &Directory, guard: &Guard, lo: u64, until: u64) -> Self {
+        Walk {
+            // `lo` reversed is a hash whose bucket's start precedes it (as
+            // for the resume in `step`).
+            next: dir.read_start(lo.reverse_bits(), guard).0,
+            until,
+            reached: lo,
+            run_so_key: 0,
             run_yielded: Vec::new(),
         }
     }
@@ -129,7 +157,7 @@ impl<E: RawEntry> Walk<E> {
         loop {
             super::list::count_step();
             if is_ref(self.next) {
-                if is_end(self.next) {
+                if is_end(self.next) || ref_so_key(self.next) > self.until {
                     return None;
                 }
                 self.reached = self.reached.max(ref_so_key(self.next));
@@ -145,6 +173,9 @@ impl<E: RawEntry> Walk<E> {
             // SAFETY: reached from the head under a pin held since the walk
             // began (contract 2), so live.
             let link = unsafe { Node::link(node) };
+            if link.so_key > self.until {
+                return None;
+            }
             let next = link.next.load(Ordering::Acquire);
             self.next = next;
             if is_marked(next) || link.so_key < self.reached {

@@ -452,6 +452,23 @@ impl<E: RawEntry, C> RawMap<E, C> {
         unsafe { PinnedWalk::new(&self.dir, crate::sync::pin()) }
     }
 
+    /// Share `share` of `shares` (a power of two) of a walk over the live
+    /// entries, under a pin the walk owns: the entries whose `so_key` has
+    /// `share` in its top bits. The shares together yield what one walk
+    /// would.
+    pub(crate) fn pinned_walk_share(&self, share: usize, shares: usize) -> PinnedWalk<'_, E> {
+        assert!(shares.is_power_of_two() && share < shares);
+        let bits = shares.trailing_zeros();
+        let (lo, until) = if bits == 0 {
+            (0, u64::MAX)
+        } else {
+            let lo = (share as u64) << (64 - bits);
+            (lo, lo | (u64::MAX >> bits))
+        };
+        // SAFETY: this map's directory; its data nodes are `Node<E>`.
+        unsafe { PinnedWalk::range(&self.dir, crate::sync::pin(), lo, until) }
+    }
+
     /// Iterates live entries mutably (exclusive access: no reader can
     /// exist, so an entry may change in place).
     pub(crate) fn iter_mut(&mut self) -> RawIterMut<'_, E> {
