@@ -8,10 +8,13 @@
 //!     target/release/examples/profile_ops split-get-hit
 //! callgrind_annotate cg.out | head -40
 //! ```
-//! Modes: `{split,std,papaya}-{get-hit,get-miss,insert,remove,churn}`; `--n N`
+//! Modes: `{split,std,papaya,harness}-{get-hit,get-miss,insert,remove,churn}`
+//! (`harness`: the key stream and loop alone, no map); `--n N`
 //! entries (default 131072), `--ops N` measured operations (default 1,000,000).
 //! Setup (filling the map) is part of the run; subtract the `-setup` mode
-//! (`split-setup`, ...) to isolate the operation.
+//! (`split-setup`, ...) to isolate the operation, or use
+//! `scripts/profile-core.sh`, which reports per-operation figures of each
+//! map's own work (two run lengths differenced, the harness subtracted).
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -102,6 +105,27 @@ impl P for papaya::HashMap<u64, u64, H> {
     }
 }
 
+/// The harness alone: the same key stream through the same `dyn Iterator`
+/// and loop, and no map. Its per-operation instructions are what
+/// `scripts/profile-core.sh` subtracts to report a map's own ("core")
+/// figures.
+struct Harness;
+
+impl P for Harness {
+    fn new_map() -> Self {
+        Harness
+    }
+    fn ins(&mut self, k: u64) {
+        black_box(k);
+    }
+    fn get_many(&self, keys: &mut dyn Iterator<Item = u64>) -> u64 {
+        keys.map(|k| black_box(k) & 1).sum()
+    }
+    fn del(&mut self, k: u64) {
+        black_box(k);
+    }
+}
+
 fn run<M: P>(op: &str, n: u64, ops: u64) {
     let mut m = M::new_map();
     let fill = if op == "insert" { 0 } else { n };
@@ -145,9 +169,9 @@ fn run<M: P>(op: &str, n: u64, ops: u64) {
 }
 
 const USAGE: &str = "profile_ops [MAP-OP] [--n ENTRIES] [--ops OPERATIONS]\n  \
-MAP: split | std | papaya; OP: get-hit | get-miss | insert | remove | churn | setup";
+MAP: split | std | papaya | harness; OP: get-hit | get-miss | insert | remove | churn | setup";
 
-const MAPS: [&str; 3] = ["split", "std", "papaya"];
+const MAPS: [&str; 4] = ["split", "std", "papaya", "harness"];
 const OPS: [&str; 6] = ["get-hit", "get-miss", "insert", "remove", "churn", "setup"];
 
 fn main() {
@@ -173,6 +197,7 @@ fn main() {
     match map {
         "split" => run::<splitmap::SplitMap<u64, u64, H>>(op, n, ops),
         "std" => run::<HashMap<u64, u64, H>>(op, n, ops),
+        "harness" => run::<Harness>(op, n, ops),
         _ => run::<papaya::HashMap<u64, u64, H>>(op, n, ops),
     }
 }
