@@ -1,7 +1,7 @@
 //! `CacheBuilder`: how a `SplitCache` is configured, in the style of moka's
 //! and Caffeine's builders.
 
-use super::clock::{duration_nanos, Clock, ClockSource, CoarseClock};
+use super::clock::{duration_nanos, Clock, ClockSource, CoarseClock, DeadlineFloor};
 use super::entry::{CacheCtx, NEVER};
 use super::listener::{Listener, RemovalCause};
 use super::stats::Counters;
@@ -33,8 +33,8 @@ use std::sync::Arc;
 /// assert!(cache.contains_key("k"));
 /// ```
 pub struct CacheBuilder<K, V> {
-    ttl: u64,
-    tti: u64,
+    ttl: Option<Duration>,
+    tti: Option<Duration>,
     max_capacity: usize,
     initial_capacity: usize,
     layout: Option<(u32, usize)>,
@@ -45,8 +45,8 @@ pub struct CacheBuilder<K, V> {
 impl<K, V> CacheBuilder<K, V> {
     pub(crate) fn new() -> Self {
         CacheBuilder {
-            ttl: NEVER,
-            tti: NEVER,
+            ttl: None,
+            tti: None,
             max_capacity: usize::MAX,
             initial_capacity: 0,
             layout: None,
@@ -71,8 +71,13 @@ impl<K, V> CacheBuilder<K, V> {
     /// clock.advance(Duration::from_secs(10));
     /// assert_eq!(cache.get(&1), None);
     /// ```
+    ///
+    /// Any duration is taken and reported back as given
+    /// ([`SplitCache::time_to_live`]); one beyond the cache's time range
+    /// ([`MAX_CACHE_TIME`](crate::cache::MAX_CACHE_TIME), 146 years) means
+    /// entries never reach it.
     pub fn time_to_live(mut self, ttl: Duration) -> Self {
-        self.ttl = duration_nanos(ttl);
+        self.ttl = Some(ttl);
         self
     }
 
@@ -94,8 +99,11 @@ impl<K, V> CacheBuilder<K, V> {
     /// clock.advance(Duration::from_secs(10));
     /// assert_eq!(cache.get(&1), None);
     /// ```
+    ///
+    /// Like the time to live, any duration is taken and reported back as
+    /// given ([`SplitCache::time_to_idle`]).
     pub fn time_to_idle(mut self, tti: Duration) -> Self {
-        self.tti = duration_nanos(tti);
+        self.tti = Some(tti);
         self
     }
 
@@ -207,14 +215,19 @@ impl<K, V> CacheBuilder<K, V> {
     /// assert_eq!(cache.len(), 0);
     /// ```
     pub fn build_with_hasher<S>(self, hasher: S) -> SplitCache<K, V, S> {
+        let nanos = |d: Option<Duration>| d.map_or(NEVER, duration_nanos);
+        let (ttl, tti) = (nanos(self.ttl), nanos(self.tti));
         let ctx = CacheCtx {
-            clock: self.clock,
-            ttl: self.ttl,
-            tti: self.tti,
+            clock: self.clock.start(),
+            ttl,
+            tti,
+            ttl_set: self.ttl,
+            tti_set: self.tti,
             max_capacity: self.max_capacity,
-            track_access: self.tti != NEVER || self.max_capacity != usize::MAX,
+            track_access: tti != NEVER || self.max_capacity != usize::MAX,
             listener: self.listener,
             counters: Counters::new(),
+            floor: DeadlineFloor::new(),
         };
         let core = match self.layout {
             Some((log2, load_factor)) => Core::with_layout_and_ctx(log2, load_factor, hasher, ctx),
@@ -226,10 +239,9 @@ impl<K, V> CacheBuilder<K, V> {
 
 impl<K, V> fmt::Debug for CacheBuilder<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let opt = |n: u64| (n != NEVER).then(|| Duration::from_nanos(n));
         f.debug_struct("CacheBuilder")
-            .field("time_to_live", &opt(self.ttl))
-            .field("time_to_idle", &opt(self.tti))
+            .field("time_to_live", &self.ttl)
+            .field("time_to_idle", &self.tti)
             .field(
                 "max_capacity",
                 &(self.max_capacity != usize::MAX).then_some(self.max_capacity),

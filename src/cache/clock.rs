@@ -48,11 +48,27 @@ use std::time::Instant;
 /// cache.insert(1, 1);
 /// assert_eq!(cache.get(&1), Some(1));
 /// ```
+///
+/// # Range
+/// A cache counts time from its clock's first reading (taken when the
+/// cache is built), so any origin works, `u64::MAX - 5` included. It holds
+/// [`MAX_CACHE_TIME`] (2^62 ns, about 146 years) of it: past that, the
+/// cache's time stands still at that reading (entries stop expiring, and
+/// nothing breaks). A reading below the first one counts as the first.
 pub trait Clock: Send + Sync + 'static {
     /// Nanoseconds since an origin of this clock's choosing. Must never
     /// decrease.
     fn now_nanos(&self) -> u64;
 }
+
+/// How much time a cache holds, from its clock's first reading: 2^62 ns
+/// minus one (about 146 years). Later readings are held at this value; see
+/// [`Clock`], "Range". (The two bits above it hold an entry's access
+/// flags, next to its last access time.)
+pub const MAX_CACHE_TIME: Duration = Duration::from_nanos(MAX_READING);
+
+/// [`MAX_CACHE_TIME`] in nanoseconds.
+pub(crate) const MAX_READING: u64 = (1 << 62) - 1;
 
 /// The default clock: cheap, with the resolution of the kernel's tick.
 ///
@@ -269,11 +285,139 @@ pub(crate) enum ClockSource {
 
 impl ClockSource {
     #[inline]
-    pub(crate) fn now(&self) -> u64 {
+    fn read(&self) -> u64 {
         match self {
             ClockSource::Coarse(c) => c.now_nanos(),
             ClockSource::Custom(c) => c.now_nanos(),
         }
+    }
+
+    /// The cache's clock: readings from now on, counted from this one.
+    pub(crate) fn start(self) -> CacheClock {
+        let origin = self.read();
+        CacheClock {
+            source: self,
+            origin,
+        }
+    }
+}
+
+/// A cache's time: its clock's readings less the first one, held at
+/// [`MAX_READING`] (see [`Clock`], "Range"). Every deadline and access time
+/// of the cache is on this scale, so it fits the access word's 62 bits.
+pub(crate) struct CacheClock {
+    source: ClockSource,
+    origin: u64,
+}
+
+impl CacheClock {
+    /// The cache's time now, in ns since its first reading.
+    #[inline]
+    pub(crate) fn now(&self) -> u64 {
+        self.source
+            .read()
+            .saturating_sub(self.origin)
+            .min(MAX_READING)
+    }
+}
+
+impl fmt::Debug for CacheClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.source, f)
+    }
+}
+
+/// A lower bound on the deadline of every entry of a cache, so the size
+/// bound's eviction step knows when no entry can have expired and a live
+/// entry may go (`evict.rs`), without walking the list each time.
+///
+/// Two slots, each a `fetch_min` of deadlines:
+/// - a writer that published an entry, or moved an entry's deadline
+///   earlier, *notes* the deadline in both slots (a load each; a write
+///   only when it is lower than what a slot holds, so uniform TTL traffic
+///   writes nothing here);
+/// - a *recording walk* (one at a time: a try-flag) resets one slot, the
+///   two in turn, then walks the whole list and notes the deadline of
+///   every entry it leaves in place.
+///
+/// Why the minimum of the two slots is a lower bound at every moment: the
+/// slot no walk is filling was last reset by a walk that has ended, and
+/// every entry alive now was either seen by that walk (published before
+/// the reset) or noted itself after the reset; so that slot alone covers
+/// every entry, and the other can only be lower. A reader that loads the
+/// two slots while a walk ends and the next one resets the other slot
+/// could combine two partial slots: the walk counter `seq`, read before
+/// and after, catches that, and the reader then answers "may have
+/// expired" (the safe answer: the caller walks).
+///
+/// The ordering argument: a writer's note (SeqCst loads) follows its
+/// publishing CAS; a walker's reset (a SeqCst swap) precedes its walk. A
+/// note that read the slot before the reset therefore follows a publish
+/// the walk sees. This relies on a SeqCst load not being reordered before
+/// the AcqRel CAS that precedes it, which holds for the code Rust emits on
+/// x86-64 (locked instructions) and AArch64 (LDAR after a release store),
+/// though the C++ model alone does not promise it without a fence.
+/// The answer is also off for writes in progress (an entry whose note has
+/// not landed yet), like every figure of the cache.
+pub(crate) struct DeadlineFloor {
+    slots: [AtomicU64; 2],
+    /// Recording walks begun plus walks ended (odd while one runs).
+    seq: AtomicU64,
+    /// Try-flag: 1 while a recording walk runs.
+    walking: AtomicU64,
+}
+
+impl DeadlineFloor {
+    pub(crate) fn new() -> Self {
+        DeadlineFloor {
+            slots: [AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)],
+            seq: AtomicU64::new(0),
+            walking: AtomicU64::new(0),
+        }
+    }
+
+    /// An entry now alive has a deadline no earlier than `deadline`.
+    #[inline]
+    pub(crate) fn note(&self, deadline: u64) {
+        for slot in &self.slots {
+            if deadline < slot.load(Ordering::SeqCst) {
+                slot.fetch_min(deadline, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// `false` only if no entry (but those being written now) can have
+    /// expired at `now`.
+    #[inline]
+    pub(crate) fn may_have_expired(&self, now: u64) -> bool {
+        let before = self.seq.load(Ordering::SeqCst);
+        let floor = self.slots[0]
+            .load(Ordering::SeqCst)
+            .min(self.slots[1].load(Ordering::SeqCst));
+        let after = self.seq.load(Ordering::SeqCst);
+        before != after || floor <= now
+    }
+
+    /// Starts a recording walk unless one runs: resets the slot whose turn
+    /// it is. The caller walks the whole list, noting every entry it
+    /// leaves, then calls [`end_walk`](Self::end_walk).
+    pub(crate) fn begin_walk(&self) -> bool {
+        if self
+            .walking
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        let seq = self.seq.fetch_add(1, Ordering::SeqCst);
+        self.slots[((seq / 2) & 1) as usize].swap(u64::MAX, Ordering::SeqCst);
+        true
+    }
+
+    /// Ends the walk [`begin_walk`](Self::begin_walk) started.
+    pub(crate) fn end_walk(&self) {
+        self.seq.fetch_add(1, Ordering::SeqCst);
+        self.walking.store(0, Ordering::SeqCst);
     }
 }
 

@@ -30,7 +30,7 @@
 //! update: the last access time (for time to idle) and the CLOCK reference
 //! bit (for the size bound).
 
-use super::clock::ClockSource;
+use super::clock::{CacheClock, DeadlineFloor};
 use super::listener::{notify, Listener, RemovalCause};
 use super::stats::Counters;
 use super::sweep;
@@ -43,6 +43,9 @@ pub(crate) const NEVER: u64 = u64::MAX;
 
 /// The CLOCK reference bit in `touch`: read since the hand last passed.
 const REFERENCED: u64 = 1;
+/// Low bits of `touch` that hold flags; the time is above them (a cache's
+/// time fits 62 bits: `clock::MAX_READING`).
+const FLAG_BITS: u32 = 2;
 
 /// One cache entry, inline in an immutable list node.
 pub(crate) struct CacheEntry<K, V> {
@@ -52,8 +55,10 @@ pub(crate) struct CacheEntry<K, V> {
     /// write time plus the time to live (the cache's, or `insert_with_ttl`'s),
     /// or [`NEVER`].
     expires_at: u64,
-    /// `last_access << 1 | REFERENCED`: the clock reading of the last read
-    /// or write (time to idle counts from it) and the CLOCK bit.
+    /// `last_access << FLAG_BITS | REFERENCED`: the cache time of the last
+    /// read or write (time to idle counts from it) and the CLOCK bit. The
+    /// time is the cache's (`clock::CacheClock`: at most 62 bits), so the
+    /// shift never drops a bit of it.
     touch: AtomicU64,
 }
 
@@ -63,7 +68,7 @@ impl<K, V> CacheEntry<K, V> {
             key,
             value,
             expires_at,
-            touch: AtomicU64::new(now << 1),
+            touch: AtomicU64::new(now << FLAG_BITS),
         }
     }
 
@@ -74,7 +79,20 @@ impl<K, V> CacheEntry<K, V> {
     pub(crate) fn expired(&self, now: u64, tti: u64) -> bool {
         now >= self.expires_at
             || (tti != NEVER
-                && now >= (self.touch.load(Ordering::Relaxed) >> 1).saturating_add(tti))
+                && now >= (self.touch.load(Ordering::Relaxed) >> FLAG_BITS).saturating_add(tti))
+    }
+
+    /// The earliest this entry can expire, as far as it knows now: its write
+    /// deadline, or its last access plus the time to idle (which reads only
+    /// move later).
+    #[inline]
+    pub(crate) fn earliest_deadline(&self, tti: u64) -> u64 {
+        let idle = if tti == NEVER {
+            NEVER
+        } else {
+            (self.touch.load(Ordering::Relaxed) >> FLAG_BITS).saturating_add(tti)
+        };
+        self.expires_at.min(idle)
     }
 
     /// Records a read at `now`: refreshes the idle time and sets the
@@ -82,7 +100,7 @@ impl<K, V> CacheEntry<K, V> {
     /// clock tick costs no write.
     #[inline]
     pub(crate) fn touch(&self, now: u64) {
-        let want = (now << 1) | REFERENCED;
+        let want = (now << FLAG_BITS) | REFERENCED;
         if self.touch.load(Ordering::Relaxed) < want {
             // `fetch_max`: a reader with an older clock reading never moves
             // the last access back.
@@ -127,17 +145,26 @@ impl Death {
 /// (`RawEntry::Ctx`): the clock, the expiry and size settings, the
 /// listener and the event counters.
 pub(crate) struct CacheCtx<K, V> {
-    pub(crate) clock: ClockSource,
+    pub(crate) clock: CacheClock,
     /// Time to live in ns, or `NEVER`.
     pub(crate) ttl: u64,
     /// Time to idle in ns, or `NEVER`.
     pub(crate) tti: u64,
+    /// The time to live and to idle as configured (reported back as given,
+    /// even where the ns figures saturate to `NEVER`).
+    pub(crate) ttl_set: Option<core::time::Duration>,
+    pub(crate) tti_set: Option<core::time::Duration>,
     /// The size bound, or `usize::MAX`.
     pub(crate) max_capacity: usize,
     /// Whether reads must update `touch` (time to idle or a size bound).
     pub(crate) track_access: bool,
     pub(crate) listener: Option<Listener<K, V>>,
     pub(crate) counters: Counters,
+    /// A lower bound on every entry's deadline (`clock.rs`), so the size
+    /// bound evicts no live entry while an expired one remains.
+    /// (With no expiry at all every deadline is `NEVER`, which no cache
+    /// time reaches, so the floor never asks for a walk.)
+    pub(crate) floor: DeadlineFloor,
 }
 
 impl<K, V> CacheCtx<K, V> {
@@ -173,6 +200,9 @@ impl<K: Eq, V> RawEntry for CacheEntry<K, V> {
         let sweep = sweep::state(ctx.id(), || ctx.clock.now());
         if self.expired(sweep.now, ctx.tti) {
             return Some(Death::Expired);
+        }
+        if sweep.record_floor {
+            ctx.floor.note(self.earliest_deadline(ctx.tti));
         }
         if sweep.budget == 0 {
             return None;

@@ -18,6 +18,19 @@
 //!   shorter than the stretches' reach, or one being emptied concurrently,
 //!   gets here).
 //!
+//! **Expired entries first.** Before any of that, if the cache's deadline
+//! floor (`clock::DeadlineFloor`: a lower bound on every entry's deadline,
+//! kept by the writers without a walk) says an entry may have expired at
+//! the step's clock reading, one walk of the whole list purges every
+//! expired entry (as the floor's recording walk, which raises the floor
+//! to the earliest deadline left; or, while another thread records, as a
+//! plain purge: never wait). Only if the cache is still over its bound
+//! does the step go on to live entries. So a live entry is evicted only
+//! when no entry expired at that reading remains (but those written
+//! meanwhile). Cost: one walk per eviction step that finds the floor
+//! passed, which in steady TTL traffic is once per expiry of the oldest
+//! survivor, not once per insert.
+//!
 //! Expired entries the stretches meet are purged on the way and count
 //! toward the bound, not the budget. The step stops as soon as the budget
 //! is spent or `len() <= max_capacity`.
@@ -69,11 +82,21 @@ pub(crate) fn enforce_bound<K, V, S>(
 {
     let ctx = core.ctx();
     let cap = ctx.max_capacity;
-    let len = ctx.counters.live();
-    if len <= cap {
+    if ctx.counters.live() <= cap {
         return;
     }
-    let want = len - cap + batch(cap);
+    // Expired entries make room first: if any entry may have expired at
+    // this operation's clock reading, one walk purges them all before a
+    // live entry is chosen.
+    let now = sweep::state(ctx.id(), || ctx.clock.now()).now;
+    if ctx.floor.may_have_expired(now) {
+        purge_walk(ctx, || core.compact_in(guard));
+        if ctx.counters.live() <= cap {
+            return;
+        }
+    }
+    let len = ctx.counters.live();
+    let want = len.saturating_sub(cap) + batch(cap);
     sweep::update(ctx.id(), |s| {
         s.budget = want;
         s.force = false;
@@ -96,4 +119,24 @@ pub(crate) fn enforce_bound<K, V, S>(
         s.budget = 0;
         s.force = false;
     });
+}
+
+/// Runs `walk`, a walk of the whole list that purges expired entries, as
+/// the deadline floor's recording walk if no other thread runs one (else
+/// as a plain purge: it must not wait). Call inside a
+/// [`SweepScope`](sweep::SweepScope) of this cache. Returns what `walk`
+/// returns.
+pub(crate) fn purge_walk<K, V, R>(ctx: &CacheCtx<K, V>, walk: impl FnOnce() -> R) -> R {
+    let recording = ctx.floor.begin_walk();
+    sweep::update(ctx.id(), |s| {
+        s.budget = 0;
+        s.force = false;
+        s.record_floor = recording;
+    });
+    let out = walk();
+    sweep::update(ctx.id(), |s| s.record_floor = false);
+    if recording {
+        ctx.floor.end_walk();
+    }
+    out
 }

@@ -46,7 +46,7 @@ mod stats;
 mod sweep;
 
 pub use builder::CacheBuilder;
-pub use clock::{Clock, CoarseClock, MockClock, StdClock};
+pub use clock::{Clock, CoarseClock, MockClock, StdClock, MAX_CACHE_TIME};
 pub use listener::RemovalCause;
 pub use stats::CacheStats;
 
@@ -120,6 +120,9 @@ use sweep::SweepScope;
 ///   instead of 25-38 ns for `Instant::now()`), so an entry may stay
 ///   readable up to one tick after its deadline. [`StdClock`] is precise;
 ///   [`MockClock`] is for tests.
+/// - **Time range.** A cache counts time from its clock's first reading and
+///   holds [`MAX_CACHE_TIME`] (146 years) of it, whatever the clock's
+///   origin; see [`Clock`], "Range".
 /// - **Memory comes back without a call.** An expired entry is *dead* to
 ///   the map, exactly like a weak-map entry whose key died: a write that
 ///   meets it marks and unlinks it; a read that misses because of it purges
@@ -141,6 +144,10 @@ use sweep::SweepScope;
 /// adds an entry and finds more than `n` runs an eviction step before it
 /// returns: CLOCK second chance over the list from a rotating cursor (an
 /// entry read since the hand last passed is spared once; see `evict.rs`).
+/// **Expired entries make room first**: if any entry may have expired at the
+/// insert's clock reading (a lower bound on all deadlines, kept without a
+/// walk, says so), one walk purges every expired entry before a live one
+/// is chosen; see `evict.rs`.
 /// So `len() <= n + T` at all times, where `T` is the number of inserts in
 /// progress (each is over by at most its own entry, for its own duration),
 /// and an insert evicts at most its excess plus `min(32, n / 64)`, so the
@@ -163,6 +170,14 @@ use sweep::SweepScope;
 ///   returns (its return value is lost). Called from a thread-local
 ///   destructor, once the cache's own thread-locals are gone, a listener
 ///   panic is dropped instead (resuming it there would abort the process).
+///   **A listener that panicked stays installed** and hears the next
+///   departure (moka disables it instead): the promise is one
+///   notification per entry, and a listener that fails on one value (a
+///   full channel, a bad record) should not silently lose every later one.
+///   Each panic reaches the caller of the operation it happened in, so it
+///   is never silent either. To stop after the first panic, keep a flag in
+///   the listener: `if disabled.load(Relaxed) { return; }`, set it with
+///   `catch_unwind` around your body, or before a panic you raise.
 /// - **Re-entry**: the listener may call any cache method, this cache's
 ///   included (it may run inside a walk of the list, which is safe for a
 ///   lock-free list: a nested operation is like another thread's).
@@ -331,8 +346,7 @@ impl<K, V, S> SplitCache<K, V, S> {
     /// assert_eq!(cache.time_to_idle(), None);
     /// ```
     pub fn time_to_live(&self) -> Option<Duration> {
-        let ttl = self.core.ctx().ttl;
-        (ttl != entry::NEVER).then(|| Duration::from_nanos(ttl))
+        self.core.ctx().ttl_set
     }
 
     /// The configured time to idle, if any.
@@ -346,8 +360,7 @@ impl<K, V, S> SplitCache<K, V, S> {
     /// assert_eq!(cache.time_to_idle(), Some(Duration::from_secs(3)));
     /// ```
     pub fn time_to_idle(&self) -> Option<Duration> {
-        let tti = self.core.ctx().tti;
-        (tti != entry::NEVER).then(|| Duration::from_nanos(tti))
+        self.core.ctx().tti_set
     }
 
     /// Starts an operation: one clock reading for all of it.
@@ -502,8 +515,11 @@ where
         let ctx = self.core.ctx();
         let hash = self.core.hash(&key);
         let old = Guarded::pin(&self.core, |core, guard| {
-            let mut owned = CacheKey::new(key, op.now, ctx.tti, op.now.saturating_add(ttl));
+            let expires_at = op.now.saturating_add(ttl);
+            let mut owned = CacheKey::new(key, op.now, ctx.tti, expires_at);
             let old = core.insert(hash, &mut owned, value, guard);
+            ctx.floor
+                .note(expires_at.min(op.now.saturating_add(ctx.tti)));
             match old {
                 Some(old) => ctx.report_departure(&old.key, &old.value, RemovalCause::Replaced),
                 None => {
@@ -539,6 +555,8 @@ where
             let mut owned = CacheKey::new(key, op.now, ctx.tti, expires_at);
             let e = core.get_or_insert_with(hash, &mut owned, f, guard);
             if owned.moved() {
+                ctx.floor
+                    .note(expires_at.min(op.now.saturating_add(ctx.tti)));
                 ctx.counters.miss();
                 ctx.counters.inserted();
                 evict::enforce_bound(core, guard);
@@ -588,6 +606,9 @@ where
     /// reported as `Removed`); each removal is atomic on its own. Expired
     /// entries are not shown to `keep`. Returns how many were removed.
     ///
+    /// Entries are visited, and the listener hears of them, in the order
+    /// of the map's list: hash order (split order), not insertion order.
+    ///
     /// # Examples
     /// ```
     /// let cache = splitmap::SplitCache::new(100);
@@ -628,7 +649,8 @@ where
 
     /// Removes every entry: live ones are reported as `Removed`, expired
     /// ones as `Expired`. Not atomic as a whole: concurrent inserts may
-    /// survive.
+    /// survive. The listener hears of them in hash order (split order),
+    /// live ones first, then the expired ones.
     ///
     /// # Examples
     /// ```
@@ -667,7 +689,7 @@ where
     /// ```
     pub fn purge_expired(&self) -> usize {
         let op = self.begin();
-        let purged = self.core.compact();
+        let purged = evict::purge_walk(self.core.ctx(), || self.core.compact());
         op.finish();
         purged
     }
@@ -693,7 +715,7 @@ where
     /// ```
     pub fn run_pending_tasks(&self) {
         let op = self.begin();
-        self.core.compact();
+        evict::purge_walk(self.core.ctx(), || self.core.compact());
         {
             let guard = pin();
             evict::enforce_bound(&self.core, &guard);

@@ -37,6 +37,9 @@ pub(crate) struct SweepState {
     pub(crate) budget: usize,
     /// Take any live entry, without a second chance.
     pub(crate) force: bool,
+    /// Note every entry the walk leaves in the cache's deadline floor (a
+    /// recording walk: `clock::DeadlineFloor`).
+    pub(crate) record_floor: bool,
 }
 
 const IDLE: SweepState = SweepState {
@@ -44,6 +47,7 @@ const IDLE: SweepState = SweepState {
     now: 0,
     budget: 0,
     force: false,
+    record_floor: false,
 };
 
 crate::sync::thread_local! {
