@@ -71,7 +71,7 @@ fn alive_after_reclaim(ledger: &Ledger) -> usize {
 }
 
 fn value_of(cache: &Cache, k: u64) -> Option<u64> {
-    cache.get_with(&k, |v| v.value)
+    cache.with_value(&k, |v| v.value)
 }
 
 #[test]

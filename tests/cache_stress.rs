@@ -266,7 +266,7 @@ fn listener(
     }
     if c.was_evicted() && v % 8 == 0 {
         let Some(cache) = cache.upgrade() else { return };
-        let got = cache.get_with(&k, |x| x.value);
+        let got = cache.with_value(&k, |x| x.value);
         assert_ne!(
             got,
             Some(v),
@@ -316,7 +316,7 @@ fn run(config: &Config, seed: u64) {
                     let now = nanos(clock.now());
                     match rng.random_range(0..100) {
                         0..=44 => {
-                            if let Some(v) = cache.get_with(&k, |v| v.value) {
+                            if let Some(v) = cache.with_value(&k, |v| v.value) {
                                 rec.check_key(v, k, "get");
                             }
                         }

@@ -4,6 +4,7 @@
 use super::clock::{duration_nanos, Clock, ClockSource, CoarseClock, DeadlineFloor};
 use super::entry::{CacheCtx, NEVER};
 use super::listener::{Listener, RemovalCause};
+use super::loader::Loads;
 use super::stats::Counters;
 use super::SplitCache;
 use crate::ops::Core;
@@ -233,7 +234,10 @@ impl<K, V> CacheBuilder<K, V> {
             Some((log2, load_factor)) => Core::with_layout_and_ctx(log2, load_factor, hasher, ctx),
             None => Core::for_bulk_build_with_ctx(self.initial_capacity, hasher, ctx),
         };
-        SplitCache { core }
+        SplitCache {
+            core,
+            loads: Loads::new(),
+        }
     }
 }
 

@@ -42,6 +42,7 @@ mod clock;
 mod entry;
 mod evict;
 mod listener;
+mod loader;
 mod stats;
 mod sweep;
 
@@ -61,6 +62,7 @@ use core::hash::{BuildHasher, Hash};
 use core::time::Duration;
 use entry::{CacheCtx, CacheEntry, CacheKey, CacheProbe, StoredKeyProbe};
 use listener::PanicScope;
+use loader::{Claim, LoadGuard, Loads, Outcome as LoadOutcome};
 use std::collections::hash_map::RandomState;
 use sweep::SweepScope;
 
@@ -100,8 +102,8 @@ use sweep::SweepScope;
 /// assert_eq!(sessions.len(), 0);
 /// ```
 ///
-/// Reads return clones (`get`), a closure's result (`get_with`) or nothing
-/// (`contains_key`); writes that hand a value back return a [`Guarded`]
+/// Reads return clones (`get`), a closure's result (`with_value`) or nothing
+/// (`contains_key`); `get_with` loads a missing value once for all callers; writes that hand a value back return a [`Guarded`]
 /// reference, so values need not be `Clone` (as in
 /// [`SplitMap`](crate::SplitMap)).
 ///
@@ -222,6 +224,8 @@ use sweep::SweepScope;
 /// ```
 pub struct SplitCache<K, V, S = RandomState> {
     core: Core<CacheEntry<K, V>, S, CacheCtx<K, V>>,
+    /// Loads in progress (`get_with` and its kin; `loader.rs`).
+    loads: Loads<K, V>,
 }
 
 /// One public method's run: its clock reading, the sweep state its walks
@@ -317,10 +321,13 @@ impl<K, V, S> SplitCache<K, V, S> {
     /// ```
     pub fn stats(&self) -> CacheStats {
         let ctx = self.core.ctx();
-        ctx.counters.report(
+        let mut stats = ctx.counters.report(
             self.core.figures().into(),
             Core::<CacheEntry<K, V>, S, CacheCtx<K, V>>::NODE_BYTES,
-        )
+        );
+        stats.loads_in_progress = self.loads.len();
+        stats.load_waiters = self.loads.waiting();
+        stats
     }
 
     /// The configured bound, if any.
@@ -387,7 +394,8 @@ where
 {
     /// Returns a clone of the live value for `key`, refreshing its idle time
     /// and its reference bit. For values that are not `Clone`, use
-    /// [`get_with`](Self::get_with).
+    /// [`with_value`](Self::with_value). (To load a value on a miss, once
+    /// for all callers, use [`get_with`](Self::get_with).)
     ///
     /// # Examples
     /// ```
@@ -402,41 +410,255 @@ where
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
-        self.get_with(key, V::clone)
+        self.with_value(key, V::clone)
     }
 
     /// Calls `f` on the live value for `key` (no clone) and returns its
     /// result; counts as a read (idle time, reference bit, hit or miss).
+    /// (Before issue 19 this was `get_with`, a name moka gives to loading:
+    /// see [`get_with`](Self::get_with).)
     ///
     /// # Examples
     /// ```
     /// let cache = splitmap::SplitCache::new(10);
     /// cache.insert(1, vec![1, 2, 3]);
-    /// assert_eq!(cache.get_with(&1, |v| v.len()), Some(3));
+    /// assert_eq!(cache.with_value(&1, |v| v.len()), Some(3));
     /// ```
-    pub fn get_with<Q, R>(&self, key: &Q, f: impl FnOnce(&V) -> R) -> Option<R>
+    pub fn with_value<Q, R>(&self, key: &Q, f: impl FnOnce(&V) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.read(self.core.hash(key), key, true, f)
+    }
+
+    /// A read of `key` (with its `hash`): `f` of the live value. `counted`
+    /// reads count a hit or a miss and refresh the entry.
+    fn read<Q, R>(&self, hash: u64, key: &Q, counted: bool, f: impl FnOnce(&V) -> R) -> Option<R>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
         let ctx = self.core.ctx();
         let now = ctx.clock.now();
-        let hash = self.core.hash(key);
         let guard = pin();
         let mut probe = CacheProbe::new(key, now, ctx.tti);
         if let Some(e) = self.core.get(hash, &mut probe, &guard) {
-            if ctx.track_access {
-                e.touch(now);
+            if counted {
+                if ctx.track_access {
+                    e.touch(now);
+                }
+                ctx.counters.hit();
             }
-            ctx.counters.hit();
             return Some(f(e.value()));
         }
-        ctx.counters.miss();
+        if counted {
+            ctx.counters.miss();
+        }
         if probe.met_expired {
             drop(guard);
             self.purge_key(hash, key);
         }
         None
+    }
+
+    /// Returns the value for `key`, loading it with `init` on a miss, **once
+    /// for all callers**: while one caller's `init` runs, other callers of
+    /// the same key wait for its value instead of running theirs (moka's
+    /// `get_with`). Callers of other keys never wait.
+    ///
+    /// The loaded value is inserted with the cache's time to live (unless
+    /// the key got a live value meanwhile, by `insert` say: then everyone
+    /// gets that one), and may evict. If `init` panics, the panic reaches
+    /// its caller, the waiters wake and start again (one of them runs its
+    /// own `init`), and nothing is left behind. See also
+    /// [`try_get_with`](Self::try_get_with) (errors go to every waiter,
+    /// nothing is cached) and [`optionally_get_with`](Self::optionally_get_with).
+    ///
+    /// Waiting is the point of this method, and the one place the cache
+    /// blocks: a waiter holds no pin and no lock of the cache while it
+    /// waits, and every other operation goes on lock-free.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let cache: splitmap::SplitCache<u32, String> = splitmap::SplitCache::new(100);
+    /// let loads = AtomicUsize::new(0);
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..4 {
+    ///         s.spawn(|| {
+    ///             let v = cache.get_with(7, || {
+    ///                 loads.fetch_add(1, Ordering::Relaxed);
+    ///                 std::thread::sleep(std::time::Duration::from_millis(20));
+    ///                 "seven".to_string()
+    ///             });
+    ///             assert_eq!(v, "seven");
+    ///         });
+    ///     }
+    /// });
+    /// // One load, unless a thread came so late that the value had been
+    /// // evicted again (it was not: 100 entries of room).
+    /// assert_eq!(loads.load(Ordering::Relaxed), 1);
+    /// ```
+    pub fn get_with(&self, key: K, init: impl FnOnce() -> V) -> V
+    where
+        K: Clone,
+        V: Clone,
+    {
+        match self.load(
+            key,
+            || Ok::<_, core::convert::Infallible>(Some(init())),
+            false,
+        ) {
+            Ok(Some(v)) => v,
+            Ok(None) => unreachable!("this loader always has a value"),
+            Err(e) => match *e {},
+        }
+    }
+
+    /// [`get_with`](Self::get_with) with a loader that may fail: an error
+    /// is returned to the loader's caller and to every waiter of the same
+    /// error type (as one `Arc<E>`), and nothing is cached; the next call
+    /// loads again. Waiters of another kind (`get_with`, another `E`) start
+    /// again instead.
+    ///
+    /// # Examples
+    /// ```
+    /// let cache: splitmap::SplitCache<u32, u32> = splitmap::SplitCache::new(10);
+    /// let r = cache.try_get_with(1, || "db down".parse::<u32>());
+    /// assert!(r.is_err());
+    /// assert!(!cache.contains_key(&1)); // nothing cached
+    /// assert_eq!(cache.try_get_with(1, || "5".parse::<u32>()), Ok(5));
+    /// ```
+    pub fn try_get_with<E>(
+        &self,
+        key: K,
+        init: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, std::sync::Arc<E>>
+    where
+        K: Clone,
+        V: Clone,
+        E: Send + Sync + 'static,
+    {
+        match self.load(key, || init().map(Some), false) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => unreachable!("this loader always has a value or an error"),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`get_with`](Self::get_with) with a loader that may find nothing:
+    /// `None` is returned to the loader's caller and to every waiter of the
+    /// optional kind, and nothing is cached.
+    ///
+    /// # Examples
+    /// ```
+    /// let cache: splitmap::SplitCache<u32, u32> = splitmap::SplitCache::new(10);
+    /// assert_eq!(cache.optionally_get_with(1, || None), None);
+    /// assert!(cache.is_empty());
+    /// assert_eq!(cache.optionally_get_with(1, || Some(3)), Some(3));
+    /// assert_eq!(cache.get(&1), Some(3));
+    /// ```
+    pub fn optionally_get_with(&self, key: K, init: impl FnOnce() -> Option<V>) -> Option<V>
+    where
+        K: Clone,
+        V: Clone,
+    {
+        match self.load(key, || Ok::<_, core::convert::Infallible>(init()), true) {
+            Ok(v) => v,
+            Err(e) => match *e {},
+        }
+    }
+
+    /// The de-duplicated load (`loader.rs` has the protocol). `optional`:
+    /// the caller takes `None` from another's load.
+    fn load<E>(
+        &self,
+        key: K,
+        init: impl FnOnce() -> Result<Option<V>, E>,
+        optional: bool,
+    ) -> Result<Option<V>, std::sync::Arc<E>>
+    where
+        K: Clone,
+        V: Clone,
+        E: Send + Sync + 'static,
+    {
+        let hash = self.core.hash(&key);
+        loop {
+            if let Some(v) = self.read(hash, &key, true, V::clone) {
+                return Ok(Some(v));
+            }
+            match self.loads.claim(hash, key.clone()) {
+                Claim::Theirs(slot) => match self.loads.wait(&slot) {
+                    LoadOutcome::Value(v) => return Ok(Some(v)),
+                    LoadOutcome::Nothing if optional => return Ok(None),
+                    LoadOutcome::Error(e) => match e.downcast::<E>() {
+                        Ok(e) => return Err(e),
+                        Err(_) => continue, // another kind's error: load again
+                    },
+                    // Abandoned (the loader panicked), or `None` for a
+                    // caller that needs a value: load again.
+                    _ => continue,
+                },
+                Claim::Mine(slot) => {
+                    let guard = LoadGuard {
+                        loads: &self.loads,
+                        hash,
+                        key: &key,
+                        slot: Some(slot),
+                    };
+                    // A load that ended after our read left its value.
+                    if let Some(v) = self.read(hash, &key, false, V::clone) {
+                        guard.end(LoadOutcome::Value(v.clone()));
+                        return Ok(Some(v));
+                    }
+                    return match init() {
+                        Ok(Some(v)) => {
+                            let v = self.insert_loaded(hash, key.clone(), v);
+                            guard.end(LoadOutcome::Value(v.clone()));
+                            Ok(Some(v))
+                        }
+                        Ok(None) => {
+                            guard.end(LoadOutcome::Nothing);
+                            Ok(None)
+                        }
+                        Err(e) => {
+                            let e = std::sync::Arc::new(e);
+                            guard.end(LoadOutcome::Error(e.clone()));
+                            Err(e)
+                        }
+                    };
+                }
+            }
+        }
+    }
+
+    /// Stores a loaded value unless the key has a live one by now; returns
+    /// a clone of what the key holds after.
+    fn insert_loaded(&self, hash: u64, key: K, value: V) -> V
+    where
+        V: Clone,
+    {
+        let op = self.begin();
+        let ctx = self.core.ctx();
+        let stored = {
+            let guard = pin();
+            let expires_at = op.now.saturating_add(ctx.ttl);
+            let mut owned = CacheKey::new(key, op.now, ctx.tti, expires_at);
+            match self.core.try_insert(hash, &mut owned, value, &guard) {
+                Ok(e) => {
+                    ctx.floor
+                        .note(expires_at.min(op.now.saturating_add(ctx.tti)));
+                    ctx.counters.inserted();
+                    let v = e.value.clone();
+                    evict::enforce_bound(&self.core, &guard);
+                    v
+                }
+                Err((current, _loaded)) => current.value.clone(),
+            }
+        };
+        op.finish();
+        stored
     }
 
     /// `true` if `key` has a live entry. Does not count as a read (no

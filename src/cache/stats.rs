@@ -108,6 +108,8 @@ impl Counters {
             replaced: left(RemovalCause::Replaced),
             entry_bytes,
             map,
+            loads_in_progress: 0,
+            load_waiters: 0,
         }
     }
 }
@@ -135,7 +137,7 @@ impl Counters {
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct CacheStats {
-    /// Reads (`get`, `get_with`, `get_or_insert_with`) that found a live
+    /// Reads (`get`, `with_value`, `get_or_insert_with`, the loads of `get_with` and its kin) that found a live
     /// entry. `contains_key` is not a read here: it counts nothing and
     /// refreshes no idle time.
     pub hits: u64,
@@ -158,6 +160,12 @@ pub struct CacheStats {
     /// The underlying map's figures (length, memory, history); see
     /// [`MapStats`]. `map.len` counts expired entries not yet purged.
     pub map: MapStats,
+    /// Loads of [`get_with`](crate::SplitCache::get_with) and its kin in
+    /// progress: keys whose loader runs (0 once every load has ended,
+    /// panicked or failed).
+    pub loads_in_progress: usize,
+    /// Callers waiting for another caller's load of their key now.
+    pub load_waiters: usize,
 }
 
 impl CacheStats {

@@ -66,6 +66,13 @@ pub(crate) use loom::sync::atomic::Ordering;
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
 
+#[cfg(loom)]
+pub(crate) use loom::sync::{Condvar, Mutex};
+/// The one place the crate blocks: the cache's de-duplicated loading, whose
+/// waiters (callers of the same key only) wait for the loader's value.
+#[cfg(not(loom))]
+pub(crate) use std::sync::{Condvar, Mutex};
+
 pub(crate) use crossbeam_epoch::Guard;
 pub(crate) use crossbeam_utils::CachePadded;
 
