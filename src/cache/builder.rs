@@ -1,8 +1,8 @@
 //! `CacheBuilder`: how a `SplitCache` is configured, in the style of moka's
 //! and Caffeine's builders.
 
-use super::clock::{duration_nanos, Clock, ClockSource, CoarseClock, DeadlineFloor};
-use super::entry::{CacheCtx, NEVER};
+use super::clock::{duration_nanos, Clock, ClockSource, CoarseClock, DeadlineFloor, Expiry};
+use super::entry::{CacheCtx, Weigher, NEVER};
 use super::listener::{Listener, RemovalCause};
 use super::loader::Loads;
 use super::stats::Counters;
@@ -41,6 +41,8 @@ pub struct CacheBuilder<K, V> {
     layout: Option<(u32, usize)>,
     clock: ClockSource,
     listener: Option<Listener<K, V>>,
+    weigher: Option<Weigher<K, V>>,
+    expiry: Option<Box<dyn Expiry<K, V>>>,
 }
 
 impl<K, V> CacheBuilder<K, V> {
@@ -53,6 +55,8 @@ impl<K, V> CacheBuilder<K, V> {
             layout: None,
             clock: ClockSource::Coarse(CoarseClock::new()),
             listener: None,
+            weigher: None,
+            expiry: None,
         }
     }
 
@@ -124,6 +128,74 @@ impl<K, V> CacheBuilder<K, V> {
     /// ```
     pub fn max_capacity(mut self, n: usize) -> Self {
         self.max_capacity = n;
+        self
+    }
+
+    /// Weighs entries: `max_capacity` is then a bound on the sum of
+    /// `weigher(&key, &value)` over the entries in the cache, not on their
+    /// number (moka's `weigher`). The weigher runs once per entry, when the
+    /// entry is built; its answer is kept in the entry (4 bytes), so a
+    /// departure takes back exactly what the entry added.
+    ///
+    /// **The bound's slack, in weight:** `weighted_size <= max_capacity +
+    /// W`, where `W` is the total weight of the writes in progress (each is
+    /// over by at most its own entry's weight, for its own duration); an
+    /// eviction step stops as soon as the weight is within the bound, so the
+    /// cache dips below it by less than one victim's weight per concurrent
+    /// step. An entry heavier than `max_capacity` is evicted again at once
+    /// (with others it may have pushed out first). A replacement that
+    /// weighs more runs an eviction step too.
+    ///
+    /// # Examples
+    /// ```
+    /// let cache: splitmap::SplitCache<u32, String> = splitmap::SplitCache::builder()
+    ///     .max_capacity(100) // bytes of values
+    ///     .weigher(|_k, v: &String| v.len() as u32)
+    ///     .build();
+    /// for i in 0..50 {
+    ///     cache.insert(i, "x".repeat(10));
+    /// }
+    /// assert!(cache.stats().weighted_size.unwrap() <= 100);
+    /// assert!(cache.len() <= 10);
+    /// ```
+    pub fn weigher(mut self, weigher: impl Fn(&K, &V) -> u32 + Send + Sync + 'static) -> Self {
+        self.weigher = Some(Box::new(weigher));
+        self
+    }
+
+    /// A per-entry expiry policy: how long each entry lives after it is
+    /// created, read or updated ([`Expiry`], moka's trait of the same
+    /// name), capped by the time to live; the time to idle applies besides.
+    ///
+    /// # Examples
+    /// ```
+    /// use splitmap::cache::{Expiry, MockClock};
+    /// use std::time::Duration;
+    /// /// Each read grants ten more seconds.
+    /// struct Sliding;
+    /// impl Expiry<u8, u8> for Sliding {
+    ///     fn expire_after_create(&self, _: &u8, _: &u8) -> Option<Duration> {
+    ///         Some(Duration::from_secs(10))
+    ///     }
+    ///     fn expire_after_read(&self, _: &u8, _: &u8, _: Option<Duration>) -> Option<Duration> {
+    ///         Some(Duration::from_secs(10))
+    ///     }
+    /// }
+    /// let clock = MockClock::new();
+    /// let cache: splitmap::SplitCache<u8, u8> = splitmap::SplitCache::builder()
+    ///     .expire_after(Sliding)
+    ///     .clock(clock.clone())
+    ///     .build();
+    /// cache.insert(1, 1);
+    /// clock.advance(Duration::from_secs(9));
+    /// assert_eq!(cache.get(&1), Some(1)); // ten more seconds
+    /// clock.advance(Duration::from_secs(9));
+    /// assert_eq!(cache.get(&1), Some(1));
+    /// clock.advance(Duration::from_secs(10));
+    /// assert_eq!(cache.get(&1), None);
+    /// ```
+    pub fn expire_after(mut self, policy: impl Expiry<K, V> + 'static) -> Self {
+        self.expiry = Some(Box::new(policy));
         self
     }
 
@@ -227,7 +299,9 @@ impl<K, V> CacheBuilder<K, V> {
             max_capacity: self.max_capacity,
             track_access: tti != NEVER || self.max_capacity != usize::MAX,
             listener: self.listener,
-            counters: Counters::new(),
+            counters: Counters::new(self.weigher.is_some()),
+            weigher: self.weigher,
+            expiry: self.expiry,
             floor: DeadlineFloor::new(),
         };
         let core = match self.layout {
@@ -253,6 +327,8 @@ impl<K, V> fmt::Debug for CacheBuilder<K, V> {
             .field("initial_capacity", &self.initial_capacity)
             .field("clock", &self.clock)
             .field("eviction_listener", &self.listener.is_some())
+            .field("weigher", &self.weigher.is_some())
+            .field("expire_after", &self.expiry.is_some())
             .finish()
     }
 }

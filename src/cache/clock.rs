@@ -61,6 +61,85 @@ pub trait Clock: Send + Sync + 'static {
     fn now_nanos(&self) -> u64;
 }
 
+/// A per-entry expiry policy (moka's `Expiry`): how long an entry lives
+/// after it is created, read or updated. Set it with
+/// [`CacheBuilder::expire_after`](crate::cache::CacheBuilder::expire_after).
+///
+/// Each method returns the entry's time to live *from now*: `Some(d)` (it
+/// expires `d` from now), or `None` (no limit from the policy). The
+/// default methods keep what the entry has: no limit at creation, the time
+/// left at a read or an update.
+///
+/// **With the cache's other limits.** An entry keeps one deadline: what the
+/// policy returns, capped by the cache's time to live counted from the last
+/// write (or `insert_with_ttl`'s); the time to idle applies besides.
+/// `remaining` is the time until that deadline (`None`: none). So an
+/// update under the default `expire_after_update` keeps the deadline the
+/// entry had, whichever limit set it (moka would renew the time to live
+/// there); return `None` from it to renew.
+///
+/// Called on the thread of the operation: creation and update while the
+/// new entry is built (for a write that races another write of its key,
+/// as of the write's first look at the key), a read after the hit. Keep
+/// the methods quick and free of cache calls.
+///
+/// # Examples
+/// ```
+/// use splitmap::SplitCache;
+/// use splitmap::cache::{Expiry, MockClock};
+/// use std::time::Duration;
+///
+/// /// Errors are cached for 1 s, values for a minute.
+/// struct ByKind;
+/// impl Expiry<u32, Result<String, String>> for ByKind {
+///     fn expire_after_create(&self, _k: &u32, v: &Result<String, String>) -> Option<Duration> {
+///         Some(if v.is_ok() { Duration::from_secs(60) } else { Duration::from_secs(1) })
+///     }
+/// }
+///
+/// let clock = MockClock::new();
+/// let cache: SplitCache<u32, Result<String, String>> = SplitCache::builder()
+///     .expire_after(ByKind)
+///     .clock(clock.clone())
+///     .build();
+/// cache.insert(1, Ok("one".into()));
+/// cache.insert(2, Err("timeout".into()));
+/// clock.advance(Duration::from_secs(1));
+/// assert!(cache.contains_key(&1));
+/// assert!(!cache.contains_key(&2));
+/// ```
+pub trait Expiry<K, V>: Send + Sync {
+    /// The time to live of a new entry (the key had no live entry).
+    fn expire_after_create(&self, key: &K, value: &V) -> Option<Duration> {
+        let _ = (key, value);
+        None
+    }
+
+    /// The time to live after a read that found the entry (`get`,
+    /// `with_value`, a hit of `get_with` or `get_or_insert_with`).
+    fn expire_after_read(
+        &self,
+        key: &K,
+        value: &V,
+        remaining: Option<Duration>,
+    ) -> Option<Duration> {
+        let _ = (key, value);
+        remaining
+    }
+
+    /// The time to live of a value that replaced a live one (`insert` over
+    /// a live key, `compute`, `update`); `remaining` is the old entry's.
+    fn expire_after_update(
+        &self,
+        key: &K,
+        value: &V,
+        remaining: Option<Duration>,
+    ) -> Option<Duration> {
+        let _ = (key, value);
+        remaining
+    }
+}
+
 /// How much time a cache holds, from its clock's first reading: 2^62 ns
 /// minus one (about 146 years). Later readings are held at this value; see
 /// [`Clock`], "Range". (The two bits above it hold an entry's access

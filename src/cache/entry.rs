@@ -30,7 +30,7 @@
 //! update: the last access time (for time to idle) and the CLOCK reference
 //! bit (for the size bound).
 
-use super::clock::{CacheClock, DeadlineFloor};
+use super::clock::{CacheClock, DeadlineFloor, Expiry};
 use super::listener::{notify, Listener, RemovalCause};
 use super::stats::Counters;
 use super::sweep;
@@ -40,6 +40,21 @@ use core::borrow::Borrow;
 
 /// A deadline that never comes (no TTL, no TTI, no bound).
 pub(crate) const NEVER: u64 = u64::MAX;
+
+/// The user's weigher.
+pub(crate) type Weigher<K, V> = Box<dyn Fn(&K, &V) -> u32 + Send + Sync>;
+
+/// The time from `now` until `deadline`, as a policy sees it.
+fn remaining(deadline: u64, now: u64) -> Option<core::time::Duration> {
+    (deadline != NEVER).then(|| core::time::Duration::from_nanos(deadline.saturating_sub(now)))
+}
+
+/// The deadline `answer` from `now` means.
+fn after(now: u64, answer: Option<core::time::Duration>) -> u64 {
+    answer.map_or(NEVER, |d| {
+        now.saturating_add(super::clock::duration_nanos(d))
+    })
+}
 
 /// The CLOCK reference bit in `touch`: read since the hand last passed.
 const REFERENCED: u64 = 1;
@@ -51,25 +66,44 @@ const FLAG_BITS: u32 = 2;
 pub(crate) struct CacheEntry<K, V> {
     pub(crate) key: K,
     pub(crate) value: V,
-    /// Clock reading (ns) at which the entry expires regardless of reads:
+    /// Cache time (ns) at which the entry expires regardless of reads:
     /// write time plus the time to live (the cache's, or `insert_with_ttl`'s),
-    /// or [`NEVER`].
-    expires_at: u64,
+    /// capped by an expiry policy's answer, or [`NEVER`]. Atomic because a
+    /// policy may move it at a read (`expire_after_read`); a move is noted
+    /// in the cache's deadline floor.
+    deadline: AtomicU64,
     /// `last_access << FLAG_BITS | REFERENCED`: the cache time of the last
     /// read or write (time to idle counts from it) and the CLOCK bit. The
     /// time is the cache's (`clock::CacheClock`: at most 62 bits), so the
     /// shift never drops a bit of it.
     touch: AtomicU64,
+    /// The weigher's answer (1 without a weigher), kept so a departure
+    /// takes back exactly what the entry added.
+    pub(crate) weight: u32,
 }
 
 impl<K, V> CacheEntry<K, V> {
-    fn new(key: K, value: V, expires_at: u64, now: u64) -> Self {
+    fn new(key: K, value: V, deadline: u64, now: u64, weight: u32) -> Self {
         CacheEntry {
             key,
             value,
-            expires_at,
+            deadline: AtomicU64::new(deadline),
             touch: AtomicU64::new(now << FLAG_BITS),
+            weight,
         }
+    }
+
+    /// The write deadline (see `deadline`).
+    #[inline]
+    pub(crate) fn deadline(&self) -> u64 {
+        self.deadline.load(Ordering::Relaxed)
+    }
+
+    /// Moves the write deadline (an expiry policy's answer at a read, or a
+    /// rewrite of the same entry's value); the caller notes it in the floor.
+    #[inline]
+    pub(crate) fn set_deadline(&self, deadline: u64) {
+        self.deadline.store(deadline, Ordering::Relaxed);
     }
 
     /// Whether the entry has expired at clock reading `now` (`tti` is the
@@ -77,7 +111,7 @@ impl<K, V> CacheEntry<K, V> {
     /// expired.
     #[inline]
     pub(crate) fn expired(&self, now: u64, tti: u64) -> bool {
-        now >= self.expires_at
+        now >= self.deadline()
             || (tti != NEVER
                 && now >= (self.touch.load(Ordering::Relaxed) >> FLAG_BITS).saturating_add(tti))
     }
@@ -92,7 +126,7 @@ impl<K, V> CacheEntry<K, V> {
         } else {
             (self.touch.load(Ordering::Relaxed) >> FLAG_BITS).saturating_add(tti)
         };
-        self.expires_at.min(idle)
+        self.deadline().min(idle)
     }
 
     /// Records a read at `now`: refreshes the idle time and sets the
@@ -159,6 +193,11 @@ pub(crate) struct CacheCtx<K, V> {
     /// Whether reads must update `touch` (time to idle or a size bound).
     pub(crate) track_access: bool,
     pub(crate) listener: Option<Listener<K, V>>,
+    /// The weigher (`CacheBuilder::weigher`): `max_capacity` is then in
+    /// weight units.
+    pub(crate) weigher: Option<Weigher<K, V>>,
+    /// The per-entry expiry policy (`CacheBuilder::expire_after`).
+    pub(crate) expiry: Option<Box<dyn Expiry<K, V>>>,
     pub(crate) counters: Counters,
     /// A lower bound on every entry's deadline (`clock.rs`), so the size
     /// bound evicts no live entry while an expired one remains.
@@ -175,11 +214,53 @@ impl<K, V> CacheCtx<K, V> {
     }
 
     /// Counts and reports a departure.
-    pub(crate) fn report_departure(&self, key: &K, value: &V, cause: RemovalCause) {
-        self.counters.count_departure(cause);
+    pub(crate) fn report_departure(&self, entry: &CacheEntry<K, V>, cause: RemovalCause) {
+        self.counters.count_departure(cause, entry.weight);
         if let Some(listener) = &self.listener {
-            notify(listener, key, value, cause);
+            notify(listener, &entry.key, &entry.value, cause);
         }
+    }
+
+    /// What the size bound counts now: entries, or their weight.
+    #[inline]
+    pub(crate) fn used(&self) -> usize {
+        if self.weigher.is_some() {
+            self.counters.weight()
+        } else {
+            self.counters.live()
+        }
+    }
+
+    /// The weight of `key -> value` (1 without a weigher).
+    #[inline]
+    fn weigh(&self, key: &K, value: &V) -> u32 {
+        self.weigher.as_ref().map_or(1, |w| w(key, value))
+    }
+
+    /// The deadline of an entry written at `now` with time to live `ttl`:
+    /// the policy's answer (create, or update of an entry whose deadline
+    /// was `old`) capped by `now + ttl`.
+    fn write_deadline(&self, key: &K, value: &V, now: u64, ttl: u64, old: Option<u64>) -> u64 {
+        let by_ttl = now.saturating_add(ttl);
+        let Some(policy) = &self.expiry else {
+            return by_ttl;
+        };
+        let answer = match old {
+            None => policy.expire_after_create(key, value),
+            Some(old) => policy.expire_after_update(key, value, remaining(old, now)),
+        };
+        by_ttl.min(after(now, answer))
+    }
+
+    /// An expiry policy's answer at a read of `entry` at `now`: the entry's
+    /// new write deadline, if the policy moves it.
+    #[inline]
+    pub(crate) fn read_deadline(&self, entry: &CacheEntry<K, V>, now: u64) -> Option<u64> {
+        let policy = self.expiry.as_ref()?;
+        let old = entry.deadline();
+        let answer = policy.expire_after_read(&entry.key, &entry.value, remaining(old, now));
+        let new = after(now, answer);
+        (new != old).then_some(new)
     }
 }
 
@@ -207,6 +288,11 @@ impl<K: Eq, V> RawEntry for CacheEntry<K, V> {
         if sweep.budget == 0 {
             return None;
         }
+        // Weighted: victims only while the weight is over the bound (the
+        // budget is a cap on victims there, not the target).
+        if ctx.weigher.is_some() && ctx.counters.weight() <= ctx.max_capacity {
+            return None;
+        }
         (sweep.force || self.second_chance()).then_some(Death::SizeVictim)
     }
 
@@ -217,7 +303,7 @@ impl<K: Eq, V> RawEntry for CacheEntry<K, V> {
         if death == Death::SizeVictim {
             sweep::spend_one(ctx.id());
         }
-        ctx.report_departure(&self.key, &self.value, death.cause());
+        ctx.report_departure(self, death.cause());
     }
 }
 
@@ -298,37 +384,102 @@ impl<K: Eq, V> Probe<CacheEntry<K, V>> for StoredKeyProbe<'_, K, V> {
     }
 }
 
-/// An owned key on its way into a node, with the deadline the new entry
-/// gets and the clock reading of the write.
-pub(crate) struct CacheKey<K> {
-    key: Option<K>,
+/// One entry, by address, at one clock reading (a removal conditional on
+/// the entry a closure decided on). Other entries of its key read as
+/// absent: for removals only.
+pub(crate) struct SameEntry<'e, K, V> {
+    entry: &'e CacheEntry<K, V>,
     now: u64,
     tti: u64,
-    expires_at: u64,
 }
 
-impl<K> CacheKey<K> {
+impl<'e, K, V> SameEntry<'e, K, V> {
+    pub(crate) fn new(entry: &'e CacheEntry<K, V>, now: u64, tti: u64) -> Self {
+        SameEntry { entry, now, tti }
+    }
+}
+
+impl<K: Eq, V> Probe<CacheEntry<K, V>> for SameEntry<'_, K, V> {
     #[inline]
-    pub(crate) fn new(key: K, now: u64, tti: u64, expires_at: u64) -> Self {
-        CacheKey {
-            key: Some(key),
-            now,
-            tti,
-            expires_at,
+    fn probe(&mut self, stored: &CacheEntry<K, V>) -> Match<Death> {
+        if !core::ptr::eq(stored, self.entry) {
+            Match::NotEqual
+        } else if stored.expired(self.now, self.tti) {
+            Match::Dead(Death::Expired)
+        } else {
+            Match::Equal
         }
     }
 }
 
-impl<K> CacheKey<K> {
+/// An owned key on its way into a node: builds the entry with its
+/// deadline (the time to live, the expiry policy) and its weight, as of the
+/// write's clock reading.
+pub(crate) struct CacheKey<'c, K, V> {
+    key: Option<K>,
+    ctx: &'c CacheCtx<K, V>,
+    now: u64,
+    /// This write's time to live (the cache's, or `insert_with_ttl`'s).
+    ttl: u64,
+    /// The deadline of the live entry of this key the write last met (for
+    /// the policy's `expire_after_update`), if any.
+    met: Option<u64>,
+    /// The deadline and weight of the entry last built.
+    made: (u64, u32),
+    /// Match only this entry (compared by address, never read through):
+    /// a write conditional on the entry a closure decided on (`compute`).
+    /// Any other entry of the key then reads as absent, which is safe only
+    /// where the operation never inserts on "absent" (`Core::compute` with
+    /// a closure that answers `None` to `None`).
+    only: Option<*const CacheEntry<K, V>>,
+}
+
+impl<'c, K, V> CacheKey<'c, K, V> {
+    #[inline]
+    pub(crate) fn new(key: K, ctx: &'c CacheCtx<K, V>, now: u64, ttl: u64) -> Self {
+        CacheKey {
+            key: Some(key),
+            ctx,
+            now,
+            ttl,
+            met: None,
+            made: (NEVER, 1),
+            only: None,
+        }
+    }
+
+    /// Matches `entry` only (see `only`).
+    pub(crate) fn only(mut self, entry: &CacheEntry<K, V>) -> Self {
+        self.only = Some(entry);
+        self
+    }
+
+    /// The key, if no published entry took it.
+    pub(crate) fn into_key(self) -> Option<K> {
+        self.key
+    }
+
     /// Whether the key is in a published entry (after the operation: it was
     /// inserted, not handed back).
     #[inline]
     pub(crate) fn moved(&self) -> bool {
         self.key.is_none()
     }
+
+    /// The earliest deadline of the entry last built (for the floor).
+    #[inline]
+    pub(crate) fn made_deadline(&self) -> u64 {
+        self.made.0.min(self.now.saturating_add(self.ctx.tti))
+    }
+
+    /// The weight of the entry last built.
+    #[inline]
+    pub(crate) fn made_weight(&self) -> u32 {
+        self.made.1
+    }
 }
 
-impl<K: Eq, V> OwnedKey<CacheEntry<K, V>> for CacheKey<K> {
+impl<K: Eq, V> OwnedKey<CacheEntry<K, V>> for CacheKey<'_, K, V> {
     #[inline]
     fn probe(
         &mut self,
@@ -342,11 +493,12 @@ impl<K: Eq, V> OwnedKey<CacheEntry<K, V>> for CacheKey<K> {
                 .as_ref()
                 .expect("key is here or in the pending entry"),
         };
-        if stored.key != *key {
+        if stored.key != *key || self.only.is_some_and(|e| !core::ptr::eq(stored, e)) {
             Match::NotEqual
-        } else if stored.expired(self.now, self.tti) {
+        } else if stored.expired(self.now, self.ctx.tti) {
             Match::Dead(Death::Expired)
         } else {
+            self.met = Some(stored.deadline());
             Match::Equal
         }
     }
@@ -354,7 +506,11 @@ impl<K: Eq, V> OwnedKey<CacheEntry<K, V>> for CacheKey<K> {
     #[inline]
     fn make(&mut self, value: V) -> CacheEntry<K, V> {
         let key = self.key.take().expect("key moved into one entry at a time");
-        CacheEntry::new(key, value, self.expires_at, self.now)
+        let ctx = self.ctx;
+        let deadline = ctx.write_deadline(&key, &value, self.now, self.ttl, self.met);
+        let weight = ctx.weigh(&key, &value);
+        self.made = (deadline, weight);
+        CacheEntry::new(key, value, deadline, self.now, weight)
     }
 
     #[inline]

@@ -82,7 +82,7 @@ pub(crate) fn enforce_bound<K, V, S>(
 {
     let ctx = core.ctx();
     let cap = ctx.max_capacity;
-    if ctx.counters.live() <= cap {
+    if ctx.used() <= cap {
         return;
     }
     // Expired entries make room first: if any entry may have expired at
@@ -91,12 +91,18 @@ pub(crate) fn enforce_bound<K, V, S>(
     let now = sweep::state(ctx.id(), || ctx.clock.now()).now;
     if ctx.floor.may_have_expired(now) {
         purge_walk(ctx, || core.compact_in(guard));
-        if ctx.counters.live() <= cap {
+        if ctx.used() <= cap {
             return;
         }
     }
-    let len = ctx.counters.live();
-    let want = len.saturating_sub(cap) + batch(cap);
+    // Entries: the excess and a batch. Weighted: the victims' weights are
+    // unknown ahead, so the budget only caps the victims (every entry), and
+    // `is_dead` takes one only while the weight is over the bound.
+    let want = if ctx.weigher.is_some() {
+        ctx.counters.live()
+    } else {
+        ctx.counters.live().saturating_sub(cap) + batch(cap)
+    };
     sweep::update(ctx.id(), |s| {
         s.budget = want;
         s.force = false;
@@ -107,11 +113,11 @@ pub(crate) fn enforce_bound<K, V, S>(
             sweep::update(ctx.id(), |s| s.force = true);
         }
         core.sweep_some(guard);
-        if left(ctx) == 0 || ctx.counters.live() <= cap {
+        if left(ctx) == 0 || ctx.used() <= cap {
             break;
         }
     }
-    if left(ctx) > 0 && ctx.counters.live() > cap {
+    if left(ctx) > 0 && ctx.used() > cap {
         sweep::update(ctx.id(), |s| s.force = true);
         core.compact_in(guard);
     }

@@ -39,15 +39,19 @@
 
 mod builder;
 mod clock;
+mod compute;
 mod entry;
 mod evict;
+mod iter;
 mod listener;
 mod loader;
 mod stats;
 mod sweep;
 
 pub use builder::CacheBuilder;
-pub use clock::{Clock, CoarseClock, MockClock, StdClock, MAX_CACHE_TIME};
+pub use clock::{Clock, CoarseClock, Expiry, MockClock, StdClock, MAX_CACHE_TIME};
+pub use compute::{CompResult, Op};
+pub use iter::Iter;
 pub use listener::RemovalCause;
 pub use stats::CacheStats;
 
@@ -445,10 +449,7 @@ where
         let mut probe = CacheProbe::new(key, now, ctx.tti);
         if let Some(e) = self.core.get(hash, &mut probe, &guard) {
             if counted {
-                if ctx.track_access {
-                    e.touch(now);
-                }
-                ctx.counters.hit();
+                self.was_read(e, now);
             }
             return Some(f(e.value()));
         }
@@ -643,13 +644,11 @@ where
         let ctx = self.core.ctx();
         let stored = {
             let guard = pin();
-            let expires_at = op.now.saturating_add(ctx.ttl);
-            let mut owned = CacheKey::new(key, op.now, ctx.tti, expires_at);
+            let mut owned = CacheKey::new(key, ctx, op.now, ctx.ttl);
             match self.core.try_insert(hash, &mut owned, value, &guard) {
                 Ok(e) => {
-                    ctx.floor
-                        .note(expires_at.min(op.now.saturating_add(ctx.tti)));
-                    ctx.counters.inserted();
+                    ctx.floor.note(owned.made_deadline());
+                    ctx.counters.inserted(owned.made_weight());
                     let v = e.value.clone();
                     evict::enforce_bound(&self.core, &guard);
                     v
@@ -681,6 +680,21 @@ where
         let guard = pin();
         let mut probe = CacheProbe::new(key, ctx.clock.now(), ctx.tti);
         self.core.get(hash, &mut probe, &guard).is_some()
+    }
+
+    /// A counted read found `e` at `now`: a hit; refreshes its idle time
+    /// and reference bit, and asks the expiry policy.
+    #[inline]
+    fn was_read(&self, e: &CacheEntry<K, V>, now: u64) {
+        let ctx = self.core.ctx();
+        if ctx.track_access {
+            e.touch(now);
+        }
+        if let Some(deadline) = ctx.read_deadline(e, now) {
+            e.set_deadline(deadline);
+            ctx.floor.note(deadline);
+        }
+        ctx.counters.hit();
     }
 
     /// Marks and unlinks the expired entries of `key` (a read met one).
@@ -737,15 +751,19 @@ where
         let ctx = self.core.ctx();
         let hash = self.core.hash(&key);
         let old = Guarded::pin(&self.core, |core, guard| {
-            let expires_at = op.now.saturating_add(ttl);
-            let mut owned = CacheKey::new(key, op.now, ctx.tti, expires_at);
+            let mut owned = CacheKey::new(key, ctx, op.now, ttl);
             let old = core.insert(hash, &mut owned, value, guard);
-            ctx.floor
-                .note(expires_at.min(op.now.saturating_add(ctx.tti)));
+            ctx.floor.note(owned.made_deadline());
             match old {
-                Some(old) => ctx.report_departure(&old.key, &old.value, RemovalCause::Replaced),
+                Some(old) => {
+                    ctx.counters.replaced_by(owned.made_weight());
+                    ctx.report_departure(old, RemovalCause::Replaced);
+                    if ctx.weigher.is_some() {
+                        evict::enforce_bound(core, guard); // it may weigh more
+                    }
+                }
                 None => {
-                    ctx.counters.inserted();
+                    ctx.counters.inserted(owned.made_weight());
                     evict::enforce_bound(core, guard);
                 }
             }
@@ -773,20 +791,15 @@ where
         let ctx = self.core.ctx();
         let hash = self.core.hash(&key);
         let stored = Guarded::pin_entry(&self.core, |core, guard| {
-            let expires_at = op.now.saturating_add(ctx.ttl);
-            let mut owned = CacheKey::new(key, op.now, ctx.tti, expires_at);
+            let mut owned = CacheKey::new(key, ctx, op.now, ctx.ttl);
             let e = core.get_or_insert_with(hash, &mut owned, f, guard);
             if owned.moved() {
-                ctx.floor
-                    .note(expires_at.min(op.now.saturating_add(ctx.tti)));
+                ctx.floor.note(owned.made_deadline());
                 ctx.counters.miss();
-                ctx.counters.inserted();
+                ctx.counters.inserted(owned.made_weight());
                 evict::enforce_bound(core, guard);
             } else {
-                if ctx.track_access {
-                    e.touch(op.now);
-                }
-                ctx.counters.hit();
+                self.was_read(e, op.now);
             }
             e
         });
@@ -816,7 +829,7 @@ where
             let mut probe = CacheProbe::new(key, op.now, ctx.tti);
             let old = core.remove_if(hash, &mut probe, |_| true, guard);
             if let Some(e) = old {
-                ctx.report_departure(&e.key, &e.value, RemovalCause::Removed);
+                ctx.report_departure(e, RemovalCause::Removed);
             }
             old
         });
@@ -860,7 +873,7 @@ where
                 &guard,
             );
             if let Some(gone) = gone {
-                ctx.report_departure(&gone.key, &gone.value, RemovalCause::Removed);
+                ctx.report_departure(gone, RemovalCause::Removed);
                 removed += 1;
             }
         }

@@ -29,6 +29,9 @@ pub(crate) struct Counters {
     /// stripes misses every write made meanwhile: 5,700 over a bound of
     /// 200 was seen on 2 cores).
     live: CachePadded<AtomicIsize>,
+    /// The weight of the entries in the cache, kept only with a weigher
+    /// (the same argument as `live`: one shared count).
+    weight: Option<CachePadded<AtomicIsize>>,
 }
 
 fn cause_index(cause: RemovalCause) -> usize {
@@ -41,14 +44,40 @@ fn cause_index(cause: RemovalCause) -> usize {
 }
 
 impl Counters {
-    pub(crate) fn new() -> Self {
+    /// Counters of a cache; `weighted`: keep the weight too.
+    pub(crate) fn new(weighted: bool) -> Self {
         let n = stripe_count();
         Counters {
             stripes: (0..n)
                 .map(|_| CachePadded::new(Stripe::default()))
                 .collect(),
             live: CachePadded::new(AtomicIsize::new(0)),
+            weight: weighted.then(|| CachePadded::new(AtomicIsize::new(0))),
         }
+    }
+
+    /// Adds (or takes back) weight, with a weigher.
+    #[inline]
+    fn add_weight(&self, delta: isize) {
+        if let Some(w) = &self.weight {
+            w.fetch_add(delta, Ordering::Relaxed);
+        }
+    }
+
+    /// The weight of the entries in the cache (0 without a weigher); off
+    /// like `live` by the writes in flight.
+    #[inline]
+    pub(crate) fn weight(&self) -> usize {
+        self.weight
+            .as_ref()
+            .map_or(0, |w| w.load(Ordering::Relaxed).max(0) as usize)
+    }
+
+    /// A value of weight `weight` replaced a live one (whose departure
+    /// takes its own weight back).
+    #[inline]
+    pub(crate) fn replaced_by(&self, weight: u32) {
+        self.add_weight(weight as isize);
     }
 
     #[inline]
@@ -67,17 +96,19 @@ impl Counters {
     }
 
     #[inline]
-    pub(crate) fn inserted(&self) {
+    pub(crate) fn inserted(&self, weight: u32) {
         self.local().insertions.fetch_add(1, Ordering::Relaxed);
         self.live.fetch_add(1, Ordering::Relaxed);
+        self.add_weight(weight as isize);
     }
 
     #[inline]
-    pub(crate) fn count_departure(&self, cause: RemovalCause) {
+    pub(crate) fn count_departure(&self, cause: RemovalCause, weight: u32) {
         self.local().left[cause_index(cause)].fetch_add(1, Ordering::Relaxed);
         if cause != RemovalCause::Replaced {
             self.live.fetch_sub(1, Ordering::Relaxed);
         }
+        self.add_weight(-(weight as isize));
     }
 
     /// Entries in the cache (expired ones not yet purged included); off by
@@ -108,6 +139,7 @@ impl Counters {
             replaced: left(RemovalCause::Replaced),
             entry_bytes,
             map,
+            weighted_size: self.weight.as_ref().map(|_| self.weight() as u64),
             loads_in_progress: 0,
             load_waiters: 0,
         }
@@ -160,6 +192,9 @@ pub struct CacheStats {
     /// The underlying map's figures (length, memory, history); see
     /// [`MapStats`]. `map.len` counts expired entries not yet purged.
     pub map: MapStats,
+    /// With a weigher: the weight of the entries in the cache (what
+    /// `max_capacity` bounds); `None` without one.
+    pub weighted_size: Option<u64>,
     /// Loads of [`get_with`](crate::SplitCache::get_with) and its kin in
     /// progress: keys whose loader runs (0 once every load has ended,
     /// panicked or failed).
