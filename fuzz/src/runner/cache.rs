@@ -20,10 +20,18 @@
 //! a step evicts at most its excess plus `batch`; expired entries it purged
 //! on the way come on top); at the end `clear` reports every value left and
 //! each value id was reported exactly once.
+//!
+//! Issue 19 added: de-duplicated loads (`get_with`, a failing
+//! `try_get_with`, an `optionally_get_with` that finds nothing: on one
+//! thread a load is a `get_or_insert_with`, and a failed one caches
+//! nothing), `compute` (each decision against the model, the value it
+//! replaced or removed reported with its cause), and a weigher chosen by
+//! the input (`v % 5 + 1`; the bound then holds in weight after every
+//! write, and a replacement may evict too).
 
 use super::hash::{FuzzState, HashKind};
 use arbitrary::Arbitrary;
-use splitmap::cache::{MockClock, RemovalCause};
+use splitmap::cache::{CompResult, MockClock, Op, RemovalCause};
 use splitmap::SplitCache;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -40,6 +48,8 @@ pub struct CacheSetup {
     pub tti_ms: u8,
     /// Bound `1 + cap % 40`, if `Some`.
     pub cap: Option<u8>,
+    /// Weigh entries (`v % 5 + 1`): the bound is then in weight.
+    pub weighted: bool,
 }
 
 /// One operation; keys are `k % 32`.
@@ -59,6 +69,19 @@ pub enum CacheOp {
     RunPendingTasks,
     /// Moves the clock `ms` milliseconds.
     Advance(u8),
+    /// `get_with`: a load on a miss.
+    GetWith(u8),
+    /// `try_get_with` whose loader fails.
+    TryGetWithErr(u8),
+    /// `optionally_get_with` whose loader finds nothing.
+    OptionallyNone(u8),
+    /// `compute` deciding by `m % 3`: nothing, put a new value, remove.
+    Compute(u8, u8),
+}
+
+/// The fuzz weigher.
+fn weight(v: u64) -> usize {
+    (v % 5 + 1) as usize
 }
 
 /// Runs one fuzz input given as raw bytes.
@@ -90,6 +113,7 @@ struct Model {
     /// that write: value id -> (key, deadline, last access, live). A live
     /// one must be reported `Replaced`, an expired one `Expired`.
     displaced: HashMap<u64, (u64, u64, u64, bool)>,
+    weighted: bool,
 }
 
 /// What one operation's reports held.
@@ -97,6 +121,8 @@ struct Model {
 struct Heard {
     expired: usize,
     size: usize,
+    /// The weight of the expired values heard.
+    expired_weight: usize,
 }
 
 /// Victims an eviction step takes beyond the excess (`cache/evict.rs`).
@@ -120,7 +146,10 @@ impl Model {
         for (k, v, cause) in std::mem::take(&mut *log.lock().unwrap()) {
             assert!(self.reported.insert(v), "value {v} reported twice");
             match cause {
-                RemovalCause::Expired => heard.expired += 1,
+                RemovalCause::Expired => {
+                    heard.expired += 1;
+                    heard.expired_weight += weight(v);
+                }
                 RemovalCause::Size => {
                     assert!(self.cap.is_some(), "Size without a bound (key {k})");
                     assert!(adds, "Size from an operation that added no entry (key {k})");
@@ -185,6 +214,19 @@ impl Model {
     /// purged as expired come on top).
     fn check_bounds(&self, len: usize, heard: &Heard, step: usize) {
         let Some(cap) = self.cap else { return };
+        if self.weighted {
+            // `len` is the weight here: within the bound, and an eviction
+            // stops as soon as it is (so less than one victim below it,
+            // plus what it purged as expired).
+            assert!(len <= cap, "step {step}: weight {len} > {cap}");
+            if heard.size > 0 {
+                assert!(
+                    len + heard.expired_weight + weight(4) > cap,
+                    "step {step}: an eviction left weight {len}, bound {cap}"
+                );
+            }
+            return;
+        }
         assert!(len <= cap, "step {step}: len {len} > {cap}");
         if heard.size > 0 {
             assert!(
@@ -221,6 +263,9 @@ pub fn run_cache(setup: &CacheSetup, ops: &[CacheOp]) {
     if let Some(cap) = cap {
         builder = builder.max_capacity(cap);
     }
+    if setup.weighted {
+        builder = builder.weigher(|_k, v| weight(*v) as u32);
+    }
     let cache = builder.build_with_hasher(FuzzState::new(setup.kind, setup.seed));
     let mut model = Model {
         entries: HashMap::new(),
@@ -228,6 +273,12 @@ pub fn run_cache(setup: &CacheSetup, ops: &[CacheOp]) {
         cap,
         reported: HashSet::new(),
         displaced: HashMap::new(),
+        weighted: setup.weighted,
+    };
+    // What the bound counts: entries, or their weight.
+    let used = |cache: &SplitCache<u64, u64, FuzzState>| match cache.stats().weighted_size {
+        Some(w) => w as usize,
+        None => cache.len(),
     };
     let mut next = 0u64;
     for (step, op) in ops.iter().enumerate() {
@@ -248,9 +299,10 @@ pub fn run_cache(setup: &CacheSetup, ops: &[CacheOp]) {
                 };
                 assert_eq!(old, live, "step {step}: insert {k} returned the old value");
                 model.store(k, v, now.saturating_add(life), now);
-                // Over a live key it replaces: no entry added, no step.
-                let h = model.hear(&heard, now, false, live.is_none());
-                model.check_bounds(cache.len(), &h, step);
+                // Over a live key it replaces: no entry added, no step
+                // (unless weighted: the new value may weigh more).
+                let h = model.hear(&heard, now, false, live.is_none() || setup.weighted);
+                model.check_bounds(used(&cache), &h, step);
             }
             CacheOp::Get(k) => {
                 let k = u64::from(k % 32);
@@ -291,8 +343,87 @@ pub fn run_cache(setup: &CacheSetup, ops: &[CacheOp]) {
                         next += 1;
                         model.store(k, v, now.saturating_add(ttl), now);
                         let h = model.hear(&heard, now, false, true);
-                        model.check_bounds(cache.len(), &h, step);
+                        model.check_bounds(used(&cache), &h, step);
                     }
+                }
+            }
+            CacheOp::GetWith(k) => {
+                let k = u64::from(k % 32);
+                let live = model.live(k, now);
+                let v = next;
+                let got = cache.get_with(k, || v);
+                match live {
+                    Some(old) => {
+                        assert_eq!(got, old, "step {step}: get_with {k}");
+                        model.hear(&heard, now, false, false);
+                        model.entries.get_mut(&k).expect("live").2 = now;
+                    }
+                    None => {
+                        assert_eq!(got, v, "step {step}: get_with {k} loaded");
+                        next += 1;
+                        model.store(k, v, now.saturating_add(ttl), now);
+                        let h = model.hear(&heard, now, false, true);
+                        model.check_bounds(used(&cache), &h, step);
+                    }
+                }
+                assert_eq!(cache.stats().loads_in_progress, 0);
+            }
+            CacheOp::TryGetWithErr(k) | CacheOp::OptionallyNone(k) => {
+                let k = u64::from(k % 32);
+                let live = model.live(k, now);
+                let got = match *op {
+                    CacheOp::TryGetWithErr(_) => cache.try_get_with(k, || Err(k)).ok(),
+                    _ => cache.optionally_get_with(k, || None),
+                };
+                assert_eq!(got, live, "step {step}: a failed load of {k}");
+                // A miss may purge the key's expired entry.
+                model.hear(&heard, now, false, false);
+                if live.is_some() {
+                    model.entries.get_mut(&k).expect("live").2 = now;
+                }
+                assert_eq!(cache.stats().loads_in_progress, 0);
+            }
+            CacheOp::Compute(k, m) => {
+                let k = u64::from(k % 32);
+                let live = model.live(k, now);
+                let v = next;
+                let mut seen = None;
+                let r = cache.compute(k, |cur| {
+                    seen = Some(cur.copied());
+                    match m % 3 {
+                        0 => Op::Nop,
+                        1 => Op::Put(v),
+                        _ => Op::Remove,
+                    }
+                });
+                assert_eq!(seen, Some(live), "step {step}: compute {k} saw");
+                let value = r.value().copied();
+                match (m % 3, live) {
+                    (0 | 2, None) => {
+                        assert!(matches!(r, CompResult::StillNone), "step {step}")
+                    }
+                    (0, Some(old)) => {
+                        assert!(matches!(r, CompResult::Unchanged(_)) && value == Some(old))
+                    }
+                    (1, live) => {
+                        match live {
+                            Some(_) => assert!(matches!(r, CompResult::ReplacedWith(_))),
+                            None => assert!(matches!(r, CompResult::Inserted(_))),
+                        }
+                        assert_eq!(value, Some(v), "step {step}: compute stored");
+                        next += 1;
+                        model.store(k, v, now.saturating_add(ttl), now);
+                    }
+                    (_, Some(old)) => {
+                        assert!(matches!(r, CompResult::Removed(_)) && value == Some(old))
+                    }
+                    (_, None) => unreachable!("m % 3 < 3"),
+                }
+                drop(r);
+                let adds = m % 3 == 1 && (live.is_none() || setup.weighted);
+                let h = model.hear(&heard, now, m % 3 == 2, adds);
+                if adds {
+                    model.check_bounds(used(&cache), &h, step);
                 }
             }
             CacheOp::Retain(m) => {
@@ -336,6 +467,12 @@ pub fn run_cache(setup: &CacheSetup, ops: &[CacheOp]) {
                     .filter(|&&k| model.live(k, now).is_some())
                     .count()
         );
+        if setup.weighted {
+            // The model keeps an entry until its report, as the cache
+            // keeps its weight until the departure: equal on one thread.
+            let want: usize = model.entries.values().map(|e| weight(e.0)).sum();
+            assert_eq!(used(&cache), want, "step {step}: the cache's weight");
+        }
     }
     let now = clock.now().as_nanos() as u64;
     cache.clear();
