@@ -84,10 +84,16 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     /// One bounded stretch of the compaction walk, from the next bucket in
     /// round-robin order.
     pub(crate) fn sweep_some(&self, guard: &Guard) {
-        let state = self.dir.state();
-        let bucket =
-            self.sweep_cursor.fetch_add(1, Ordering::Relaxed) & ((1usize << state.log2()) - 1);
-        let start = self.write_start(bucket, guard);
+        let log2 = self.dir.state().log2();
+        // The next of the `2^log2` buckets, as its sentinel key (its number
+        // in the top `log2` bits).
+        let bucket = self.sweep_cursor.fetch_add(1, Ordering::Relaxed) & ((1usize << log2) - 1);
+        let s = if log2 == 0 {
+            0
+        } else {
+            (bucket as u64) << (64 - log2)
+        };
+        let start = self.write_start(s, guard);
         // SAFETY: a bucket start of the current state; nodes are `Node<E>`.
         unsafe { sweep::<E, _>(start, SWEEP_BUDGET, self, guard) };
     }

@@ -1,9 +1,13 @@
 //! Deterministic hashers chosen by the fuzz input, including degenerate ones
 //! that make equal split-order keys common.
 //!
-//! A data node's split-order key is `reverse_bits(hash) | 1`, so hash bit 63
-//! is lost: two hashes that differ only there share a split-order key, and
-//! the map must compare keys along the whole run of equal split-order keys.
+//! The map's split-order key of a hash (`splitmap::split_order_key`) drops
+//! one bit of the hash's spread value, so some hashes share a split-order
+//! key, and the map must compare keys along the whole run of equal
+//! split-order keys. The `Bit63` kinds build such runs on purpose: they pass
+//! their hash through `splitmap::hash_at_reversed_position`, under which
+//! the split-order key is the hash reversed with bit 0 set, so hashes that
+//! differ only in bit 63 share it.
 
 use arbitrary::Arbitrary;
 use std::collections::hash_map::DefaultHasher;
@@ -89,8 +93,10 @@ impl Hasher for FuzzHasher {
         match self.state.kind {
             HashKind::Full => h,
             HashKind::Few(n) => mix((h % (1 + u64::from(n % 4))) ^ self.state.seed),
-            HashKind::Bit63 => h | 1 << 63,
-            HashKind::Bit63Pairs => (h & 0b111) | ((h >> 3) & 1) << 63,
+            HashKind::Bit63 => splitmap::hash_at_reversed_position(h | 1 << 63),
+            HashKind::Bit63Pairs => {
+                splitmap::hash_at_reversed_position((h & 0b111) | ((h >> 3) & 1) << 63)
+            }
             HashKind::Identity => self.raw,
         }
     }
@@ -99,5 +105,5 @@ impl Hasher for FuzzHasher {
 /// The split-order key of a data node with this hash (the order in which the
 /// map's iterators yield entries).
 pub fn data_so_key(hash: u64) -> u64 {
-    hash.reverse_bits() | 1
+    splitmap::split_order_key(hash)
 }
