@@ -1,10 +1,12 @@
-//! Bucket starts for writes: a bucket's sentinel, linked on first use.
+//! Bucket starts: a bucket's sentinel, linked on first use.
 //!
-//! A read starts from the nearest linked ancestor if its bucket's sentinel
-//! is not linked (`Directory::read_start`), and walks the ancestor's
-//! nodes too; then it links the sentinel, so later reads of the bucket
-//! start right at it ([`RawMap::link_for_reads`]). A write links its
-//! bucket's sentinel first, so
+//! A read whose bucket's sentinel is not linked links it first when one
+//! CAS does it and nothing is allocated, then starts right at it;
+//! otherwise it starts from the nearest linked ancestor
+//! (`Directory::read_start`) and walks the ancestor's nodes too
+//! ([`RawMap::read_start_unlinked`], off the hot path: the hot path only
+//! tests the sentinel's `LINKED` flag). A write links its bucket's
+//! sentinel first, so
 //! later operations on the bucket start right at it: claim the slot (one
 //! CAS), find its place from the parent's sentinel, link it by one CAS on
 //! its predecessor (a sentinel *reference* word, `node.rs`), then flag it
@@ -24,12 +26,23 @@ use super::list::{link_sentinel, search, set_linked, try_claim_sentinel, Match};
 use super::node::{is_linked, sentinel_word, UNCLAIMED};
 use super::split_order::{parent_sentinel, sentinel_of};
 use super::{RawEntry, RawMap};
-use crate::sync::{AtomicWord, Guard, Ordering};
+use crate::sync::{AtomicWord, Guard, Ordering, Word};
 
 impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
-    /// After a read of `so_key` started from an ancestor because the key's
-    /// bucket sentinel is not linked: links it, once per bucket (the walk
-    /// from the parent to its place was just made, so it is in cache).
+    /// Where a read of `so_key` starts when its bucket's sentinel is not
+    /// linked: links it first if one CAS does it ([`RawMap::link_for_reads`]),
+    /// then starts from it, or else from the nearest linked ancestor.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn read_start_unlinked(&self, so_key: u64, guard: &Guard) -> Word {
+        self.link_for_reads(so_key, guard);
+        self.dir.read_start(so_key, guard).0
+    }
+
+    /// Before a read of `so_key` would start from an ancestor because the
+    /// key's bucket sentinel is not linked: links it, once per bucket (the
+    /// read then walks from it, over what the linking search just brought
+    /// into the cache).
     ///
     /// Only where one link does it and nothing is allocated: the bucket's
     /// level must already be allocated (a read never allocates directory
@@ -37,9 +50,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     /// in a growing map comes right after the doubling) and its parent
     /// linked. Skipped while a shrink is pending (the map is small then,
     /// and a dropped level must not be linked again).
-    #[cold]
-    #[inline(never)]
-    pub(super) fn link_for_reads(&self, so_key: u64, guard: &Guard) {
+    fn link_for_reads(&self, so_key: u64, guard: &Guard) {
         let state = self.dir.state();
         if state.shrink_pending() {
             return;

@@ -38,7 +38,7 @@
 use crate::raw::directory::Directory;
 use crate::raw::node::{
     is_end, is_linked, is_marked, is_ref, node_word, ref_so_key, relink, stop_key, succ_node, Link,
-    Node, CLAIMED, LINKED, MARK, TAG_BITS, UNCLAIMED,
+    Node, CLAIMED, LINKED, MARK, UNCLAIMED,
 };
 use crate::sync::{AtomicWord, Guard, Ordering, Word};
 use core::marker::PhantomData;
@@ -519,52 +519,39 @@ unsafe fn walk<'g, E, D>(
     matcher: &mut impl FnMut(&E) -> Match<D>,
     guard: &'g Guard,
 ) -> Result<Option<&'g E>, Restart> {
-    /// Stands in for a node's key when the successor is a reference, so the
-    /// key load needs no branch on the word's kind.
-    static NOT_A_NODE: u64 = 0;
-    // Data keys are odd, so this does not wrap.
-    let at_or_past = so_key - 1;
     loop {
         count_step();
-        // The successor's key, from the word (a sentinel) or the node; the
-        // node's key is its first field (`repr(C)`).
-        let key_addr: *const u64 = if is_ref(w) {
-            &NOT_A_NODE
-        } else {
-            w.ptr(TAG_BITS)
-        };
-        // SAFETY: either the static, or a node read from a word reachable
-        // under `guard`, so live (see `search_once`).
-        let node_key = unsafe { *key_addr };
-        let succ_key = if is_ref(w) { ref_so_key(w) } else { node_key };
-        if stop_key(succ_key) >= at_or_past {
-            // At or past the key: a sentinel's key is even and never equal
-            // to a data key, so only a data node of equal key can match.
-            if is_ref(w) || succ_key != so_key {
+        if is_ref(w) {
+            // A sentinel (or the end): its key is in the word. A sentinel's
+            // key is even and never equal to a data key, so one at or past
+            // the key ends the walk.
+            if stop_key(ref_so_key(w)) >= so_key - 1 {
                 return Ok(None);
             }
-            let node = succ_node::<E>(w);
-            // SAFETY: as above.
-            let next = unsafe { Node::link(node) }.next.load(Ordering::Acquire);
+            w = dir.follow(w, guard).ok_or(Restart)?.load(Ordering::Acquire);
+            continue;
+        }
+        let node = succ_node::<E>(w);
+        // SAFETY: a node read from a word reachable under `guard`, so live
+        // (see `search_once`); a data node of this map (contract).
+        let link = unsafe { Node::link(node) };
+        // Both header fields at once: they share a cache line, and the
+        // successor is needed whichever way the key compares.
+        let (key, next) = (link.so_key, link.next.load(Ordering::Acquire));
+        if key >= so_key {
+            if key != so_key {
+                return Ok(None);
+            }
             if !is_marked(next) {
-                // SAFETY: a live data node of this map.
+                // SAFETY: as above.
                 let entry = unsafe { Node::entry(node) };
                 if matches!(matcher(entry), Match::Equal) {
                     return Ok(Some(entry));
                 }
             }
-            w = next; // a marked node, or another key of equal `so_key`
-            continue;
+            // A marked node, or another key of equal `so_key`: go on.
         }
-        // Before the key: pass the successor.
-        w = if is_ref(w) {
-            dir.follow(w, guard).ok_or(Restart)?.load(Ordering::Acquire)
-        } else {
-            // SAFETY: as above.
-            unsafe { Node::link(succ_node::<E>(w)) }
-                .next
-                .load(Ordering::Acquire)
-        };
+        w = next;
     }
 }
 

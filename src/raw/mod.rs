@@ -54,7 +54,7 @@ use directory::Directory;
 pub(crate) use iter::{PinnedWalk, RawIter, RawIterMut};
 use list::{insert_at, lookup, search, try_mark, try_replace, Position, Restart};
 pub(crate) use list::{ListHooks, Match, RawEntry};
-use node::{is_marked, node_word, relink, Node, MARK};
+use node::{is_linked, is_marked, node_word, relink, Node, MARK};
 use split_order::{data_so_key, sentinel_of};
 
 /// What a `compute` closure decides for the key.
@@ -180,16 +180,16 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     ) -> Option<&'g E> {
         let so_key = data_so_key(hash);
         loop {
-            let (start, own_bucket) = self.dir.read_start(so_key, guard);
+            let own = self.dir.own_start(so_key, guard);
+            let start = if is_linked(own) {
+                own
+            } else {
+                self.read_start_unlinked(so_key, guard)
+            };
             // SAFETY: `start` was read from a linked sentinel of this map's
             // list that precedes the key, whose data nodes are `Node<E>`.
             match unsafe { lookup(&self.dir, start, so_key, matcher, guard) } {
-                Ok(found) => {
-                    if !own_bucket {
-                        self.link_for_reads(so_key, guard);
-                    }
-                    return found;
-                }
+                Ok(found) => return found,
                 Err(Restart) => continue, // a shrink ended under the walk
             }
         }

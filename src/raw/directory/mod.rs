@@ -230,6 +230,19 @@ impl Directory {
         self.slot(s, guard).expect("level was just installed")
     }
 
+    /// The word of the sentinel of `so_key`'s bucket, if its level is
+    /// allocated, else [`UNCLAIMED`]: the start of a read when it is
+    /// flagged `LINKED` (the common case, one load after the level word).
+    #[inline(always)]
+    pub(crate) fn own_start(&self, so_key: u64, guard: &Guard) -> Word {
+        // The state word's low six bits are `log2`: the mask takes it as is.
+        let s = so_key & bucket_mask(self.state.load(Ordering::Acquire));
+        match self.slot(s, guard) {
+            Some((slot, _)) => slot.load(Ordering::Acquire),
+            None => UNCLAIMED,
+        }
+    }
+
     /// The word a read of `so_key` starts from: the successor word of its
     /// bucket's sentinel if that is linked, else of the nearest linked
     /// ancestor's; and whether it is the bucket's own. Never allocates or
