@@ -127,7 +127,8 @@ impl<E: RawEntry + Send + 'static> ListHooks<E> for CountDead<'_, E> {
     }
 
     unsafe fn retire(&self, node: *const Node<E>, guard: &Guard) {
-        // SAFETY: forwarded unchanged; our caller keeps `retire`'s contract.
+        // SAFETY: `ListHooks::retire`'s contracts 1-3 are `retire_node`'s,
+        // and our caller keeps them.
         unsafe { self.map.retire(node, guard) }
     }
 

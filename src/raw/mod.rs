@@ -359,8 +359,12 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
             // SAFETY: our CAS unlinked the marked data node `pos.node()`.
             unsafe { self.retire(pos.node(), guard) };
         } else {
-            // SAFETY: as in `compute`; the search passes every node of
-            // `so_key` and unlinks the marked ones.
+            // SAFETY: `search`'s contract:
+            // 1. `start` is the bucket start `pos` was searched from (our
+            //    contract), linked and never marked while we are pinned;
+            // 2. this map's data nodes are `Node<E>`.
+            // The search passes every node of `so_key` and unlinks the
+            // marked ones.
             unsafe { search::<E, _>(start, so_key, &mut |_| Match::NotEqual, self, guard) };
         }
     }
@@ -517,7 +521,8 @@ impl<E: RawEntry + Send + 'static> ListHooks<E> for RawMap<E, E::Ctx> {
     }
 
     unsafe fn retire(&self, node: *const Node<E>, guard: &Guard) {
-        // SAFETY: forwarded unchanged.
+        // SAFETY: `ListHooks::retire`'s contracts 1-3 are `retire_node`'s,
+        // and our caller keeps them.
         unsafe { self.retire_node(node, guard) }
     }
 

@@ -124,20 +124,24 @@ impl<E> Node<E> {
     /// Frees a node that was never published and returns its entry.
     ///
     /// # Safety
-    /// `node` came from [`Node::alloc`] and no other thread has seen it.
+    /// 1. `node` came from [`Node::alloc`];
+    /// 2. no other thread has seen it.
     pub(crate) unsafe fn unpublish(node: *mut Node<E>) -> E {
-        // SAFETY: per the contract, we own the allocation exclusively.
+        // SAFETY: a `Box` allocation (contract 1) that we own exclusively
+        // (contract 2).
         unsafe { Box::from_raw(node) }.entry
     }
 
     /// Frees a node.
     ///
     /// # Safety
-    /// `node` came from [`Node::alloc`], is unreachable, and no thread can
-    /// still hold a reference to it (grace period elapsed, or exclusive
-    /// access).
+    /// 1. `node` came from [`Node::alloc`];
+    /// 2. it is unreachable;
+    /// 3. no thread can still hold a reference to it (a grace period has
+    ///    elapsed since it was unlinked, or exclusive access).
     pub(crate) unsafe fn free(node: *mut Node<E>) {
-        // SAFETY: per the contract.
+        // SAFETY: a `Box` allocation (contract 1) nobody can reach or hold
+        // (contracts 2 and 3), so ours to drop.
         drop(unsafe { Box::from_raw(node) });
     }
 
@@ -145,20 +149,22 @@ impl<E> Node<E> {
     /// pointer itself (so it covers the whole node).
     ///
     /// # Safety
-    /// `node` points to a live `Node<E>` that stays live for `'g`.
+    /// `node` points to a live `Node<E>` that stays live, and is never
+    /// written but through atomics, for `'g`.
     #[inline]
     pub(crate) unsafe fn entry<'g>(node: *const Node<E>) -> &'g E {
-        // SAFETY: per the contract.
+        // SAFETY: the contract is exactly what a shared reference needs.
         unsafe { &(*node).entry }
     }
 
     /// The header of a live node.
     ///
     /// # Safety
-    /// As for [`Node::entry`].
+    /// `node` points to a live `Node<E>` that stays live for `'g` (its header
+    /// is only ever written through the atomic `next`).
     #[inline]
     pub(crate) unsafe fn link<'g>(node: *const Node<E>) -> &'g Link {
-        // SAFETY: per the contract.
+        // SAFETY: the contract is exactly what a shared reference needs.
         unsafe { &(*node).link }
     }
 }
@@ -275,7 +281,7 @@ mod tests {
         assert_eq!(succ_node::<u64>(w), node as *const _);
         // SAFETY: allocated above, never shared.
         assert_eq!(unsafe { *Node::entry(succ_node::<u64>(w)) }, 5);
-        // SAFETY: as above.
+        // SAFETY: allocated above by `Node::alloc`, never shared.
         assert_eq!(unsafe { Node::unpublish(node) }, 5);
     }
 }

@@ -199,7 +199,10 @@ impl Directory {
         if base.is_null() {
             return None;
         }
-        // SAFETY: as in `slot`.
+        // SAFETY: a non-null level word points at the level's slots, `idx`
+        // is below its length (`slot_of_sentinel`), and the array is
+        // retired through the epoch only after its word is cleared, while
+        // we are pinned by `_guard`.
         Some(unsafe { &*base.add(idx) })
     }
 
@@ -375,11 +378,13 @@ fn new_level(level: usize) -> Box<[AtomicWord]> {
 /// Frees a level array.
 ///
 /// # Safety
-/// `base` came from a `Box<[AtomicWord]>` of `level_len(level)` slots, is no
-/// longer reachable, and no thread holds a reference into it.
+/// 1. `base` came from a `Box<[AtomicWord]>` of `level_len(level)` slots;
+/// 2. it is no longer reachable (its level word was cleared or replaced);
+/// 3. no thread holds a reference into it.
 unsafe fn free_level(base: *const AtomicWord, level: usize) {
     let len = level_len(level);
-    // SAFETY: per the contract, this is the original boxed slice.
+    // SAFETY: the original boxed slice (contract 1), which nobody can reach
+    // or hold (contracts 2 and 3).
     drop(unsafe {
         Box::from_raw(core::ptr::slice_from_raw_parts_mut(
             base as *mut AtomicWord,

@@ -409,8 +409,11 @@ impl Directory {
             return true;
         };
         slots.into_iter().all(|idx| {
-            // SAFETY: as in `slot`; the caller is pinned (it holds a guard
-            // for `advance_shrink`).
+            // SAFETY: `base` is an installed level array (read from its
+            // word just now), `idx` is inside the level (a chunk lies in its
+            // level), and the array is retired through the epoch only after
+            // its word is cleared, while the caller is pinned (it holds a
+            // guard for `advance_shrink`).
             let w = unsafe { &*base.add(idx) }.load(Ordering::Acquire);
             w == UNCLAIMED || (is_marked(w) && !is_linked(w))
         })
