@@ -1,8 +1,9 @@
 //! Adapters from splitmap's two layers and from `SplitCache` to
 //! [`SingleKeyMap`]: owned `Option<u64>` results, one pin per call. Shared
-//! by `tests/linearizability.rs` and `tests/chaos_short.rs`.
+//! by `tests/linearizability.rs`, `tests/linearizability_multikey.rs` and
+//! `tests/chaos_short.rs`.
 
-use super::SingleKeyMap;
+use super::{MultiKeyMap, SingleKeyMap};
 use splitmap::{SplitCache, SplitMap};
 use std::cell::Cell;
 use std::hash::BuildHasher;
@@ -122,5 +123,104 @@ impl<S: BuildHasher + Sync> SingleKeyMap for Cache<S> {
     }
     fn contains_key(&self, key: usize) -> bool {
         self.0.contains_key(&(key as u64))
+    }
+}
+
+/// Keys yielded by a walk, as the round's key indexes.
+fn pairs<'a>(walk: impl Iterator<Item = (&'a u64, &'a u64)>) -> Vec<(usize, u64)> {
+    walk.map(|(&k, &v)| (k as usize, v)).collect()
+}
+
+/// `x % modulus == rem`: the entries `MultiKeyMap::retain` drops.
+fn drops(x: u64, modulus: u64, rem: u64) -> bool {
+    x % modulus == rem
+}
+
+impl<S: BuildHasher + Sync> MultiKeyMap for GuardFree<S> {
+    /// `snapshot().iter()`, and a `retain` that keeps everything (its walk).
+    const WALKS: usize = 2;
+    fn walk(&self, flavour: usize) -> Vec<(usize, u64)> {
+        match flavour {
+            0 => pairs(self.0.snapshot().iter()),
+            _ => {
+                let mut seen = Vec::new();
+                let removed = self.0.retain(|&k, &v| {
+                    seen.push((k as usize, v));
+                    true
+                });
+                assert_eq!(removed, 0, "a retain that keeps everything removed some");
+                seen
+            }
+        }
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn retain(&self, modulus: u64, rem: u64) -> usize {
+        self.0.retain(|_, &v| !drops(v, modulus, rem))
+    }
+    fn clear(&self) {
+        self.0.clear();
+    }
+}
+
+impl<S: BuildHasher + Sync> MultiKeyMap for Pinned<S> {
+    /// `pin().iter()`, and `pin().retain` keeping everything (its walk).
+    const WALKS: usize = 2;
+    fn walk(&self, flavour: usize) -> Vec<(usize, u64)> {
+        match flavour {
+            0 => pairs(self.0.pin().iter()),
+            _ => {
+                let mut seen = Vec::new();
+                let removed = self.0.pin().retain(|&k, &v| {
+                    seen.push((k as usize, v));
+                    true
+                });
+                assert_eq!(removed, 0, "a retain that keeps everything removed some");
+                seen
+            }
+        }
+    }
+    fn len(&self) -> usize {
+        self.0.pin().len()
+    }
+    fn is_empty(&self) -> bool {
+        self.0.pin().is_empty()
+    }
+    fn retain(&self, modulus: u64, rem: u64) -> usize {
+        self.0.pin().retain(|_, &v| !drops(v, modulus, rem))
+    }
+    fn clear(&self) {
+        self.0.pin().clear();
+    }
+}
+
+impl<S: BuildHasher + Sync> MultiKeyMap for Cache<S> {
+    /// The cache has no iterator: its walk is a `retain` that keeps
+    /// everything.
+    const WALKS: usize = 1;
+    fn walk(&self, _flavour: usize) -> Vec<(usize, u64)> {
+        let mut seen = Vec::new();
+        let removed = self.0.retain(|&k, &v| {
+            seen.push((k as usize, v));
+            true
+        });
+        assert_eq!(removed, 0, "a retain that keeps everything removed some");
+        seen
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn retain(&self, modulus: u64, rem: u64) -> usize {
+        self.0.retain(|_, &v| !drops(v, modulus, rem))
+    }
+    fn clear(&self) {
+        self.0.clear();
     }
 }

@@ -16,6 +16,9 @@
 //!   another thread's on the same key (printed per set-up).
 //! - [`adapters`] owns the adapters of splitmap's pinned and guard-free
 //!   layers and of `SplitCache` (expiry and bound that never fire).
+//! - [`multikey`] owns whole-map operations (walks, `len`, `retain`,
+//!   `clear`) run beside single-key ones, read per key as single-key
+//!   operations at some instant of their call, and the count bounds.
 //! - [`check`] owns the verdict: a Wing–Gong / Lowe search per key with
 //!   memoization, and on failure the shortest readable excerpt of the
 //!   offending key's history.
@@ -27,6 +30,7 @@
 pub mod adapters;
 pub mod check;
 pub mod history;
+pub mod multikey;
 pub mod record;
 
 // What a test file needs, in one place (each test binary uses a subset).
@@ -36,6 +40,11 @@ pub use adapters::{Cache, GuardFree, Pinned, LONG_TTL};
 pub use check::{check_history, check_key, Violation};
 #[allow(unused_imports)]
 pub use history::{value, Event, Op, Slot};
+#[allow(unused_imports)]
+pub use multikey::{
+    check_round, find_multi_violation, run_multi_rounds, MultiKeyMap, MultiWorkload, WholeEvent,
+    WholeOp, WholeResult,
+};
 #[allow(unused_imports)]
 pub use record::{
     find_violation, rounds_from_env, run_rounds, same_key_overlaps, Failure, SingleKeyMap, Workload,
