@@ -15,14 +15,14 @@
 //! leaves a key). Then splitmap's two layers and `SplitCache`, in every
 //! configuration of `tests/common::CONFIGS`.
 //!
-//! Size: `SPLITMAP_LINCHECK_ROUNDS` rounds per set-up if set (default 60
-//! here); `.ci/lincheck.sh` runs more in release mode.
+//! Size: `SPLITMAP_LINCHECK_MULTI_ROUNDS` rounds per set-up (default 60);
+//! `.ci/lincheck.sh` runs more in release mode.
 
 mod common;
 
 use common::lincheck::{
-    find_multi_violation, rounds_from_env, run_multi_rounds, Cache, GuardFree, MultiKeyMap,
-    MultiWorkload, Pinned, SingleKeyMap,
+    find_multi_violation, run_multi_rounds, Cache, GuardFree, MultiKeyMap, MultiWorkload, Pinned,
+    SingleKeyMap,
 };
 use common::{with_each_config, TestHasher};
 use splitmap::SplitCache;
@@ -34,7 +34,10 @@ use std::sync::Mutex;
 const DEFAULT_ROUNDS: usize = 60;
 
 fn rounds() -> usize {
-    rounds_from_env(DEFAULT_ROUNDS)
+    std::env::var("SPLITMAP_LINCHECK_MULTI_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| common::scaled(DEFAULT_ROUNDS))
 }
 
 // ---------------------------------------------------------------------------
@@ -157,12 +160,9 @@ impl MultiKeyMap for LockedMap {
 
 #[test]
 fn correct_locked_map_passes() {
-    run_multi_rounds(
-        "Mutex<BTreeMap>",
-        &MultiWorkload::default(),
-        rounds_from_env(40),
-        || LockedMap::new(Bug::None),
-    );
+    run_multi_rounds("Mutex<BTreeMap>", &MultiWorkload::default(), 40, || {
+        LockedMap::new(Bug::None)
+    });
 }
 
 /// The checker must reject `bug` within `rounds`, with a message naming

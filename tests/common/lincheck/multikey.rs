@@ -40,10 +40,9 @@
 //! counters of one key are written by one owner plus the whole-map thread,
 //! which runs one operation at a time: the per-key bounds add up.
 
-use super::super::race::StartLine;
 use super::check::{check_history, check_key, Violation};
 use super::history::{value, Event, Op, Slot, ANY, NO, YES};
-use super::record::SingleKeyMap;
+use super::record::{Rendezvous, SingleKeyMap};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -279,7 +278,7 @@ fn apply_whole<M: MultiKeyMap>(map: &M, op: WholeOp) -> WholeResult {
 /// nothing in flight.
 fn record<M: MultiKeyMap>(map: &M, plan: &Plan) -> (Vec<Event>, Vec<WholeEvent>) {
     let clock = &AtomicU64::new(0);
-    let line = &StartLine::new(plan.owners.len() + 1);
+    let line = &Rendezvous::new(plan.owners.len() + 1);
     let done = &AtomicUsize::new(0);
     let stretches = plan.whole.len().max(1);
     let call = |op: WholeOp| {
@@ -301,6 +300,8 @@ fn record<M: MultiKeyMap>(map: &M, plan: &Plan) -> (Vec<Event>, Vec<WholeEvent>)
             .map(|(thread, calls)| {
                 s.spawn(move || {
                     let _poison = line.poison_on_panic();
+                    // Counted when the owner ends, panicking or not.
+                    let _done = Done(done);
                     let mut log = Vec::with_capacity(calls.len());
                     for stretch in 0..stretches {
                         line.wait(stretch);
@@ -320,7 +321,6 @@ fn record<M: MultiKeyMap>(map: &M, plan: &Plan) -> (Vec<Event>, Vec<WholeEvent>)
                             });
                         }
                     }
-                    done.fetch_add(1, Ordering::SeqCst);
                     log
                 })
             })
@@ -332,7 +332,9 @@ fn record<M: MultiKeyMap>(map: &M, plan: &Plan) -> (Vec<Event>, Vec<WholeEvent>)
                 line.wait(stretch);
                 log.push(call(op));
             }
-            line.spin_until(|| done.load(Ordering::SeqCst) == plan.owners.len());
+            while done.load(Ordering::SeqCst) != plan.owners.len() {
+                std::thread::yield_now();
+            }
             log.push(call(WholeOp::Walk(0)));
             log.push(call(WholeOp::Len));
             log
@@ -343,6 +345,15 @@ fn record<M: MultiKeyMap>(map: &M, plan: &Plan) -> (Vec<Event>, Vec<WholeEvent>)
             .collect();
         (events, whole.join().expect("the whole-map thread panicked"))
     })
+}
+
+/// Counts an owner thread as finished when dropped.
+struct Done<'a>(&'a AtomicUsize);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// Why a round's history is impossible.
