@@ -9,11 +9,13 @@
 #   FUZZ_INPUT_TIMEOUT  seconds one input may run before it counts as a hang
 #                   (default 20; libFuzzer's own default is 1200)
 #   FUZZ_MAX_LEN    longest input libFuzzer makes for `ops` and `threads`
-#                   (default 160 bytes, ~40 ops; the other targets keep
-#                   libFuzzer's choice, the longest seed). Committed seeds
-#                   longer than this are fuzzed from their first bytes (a
-#                   prefix is a valid input) and replayed whole by
-#                   `cargo test --test fuzz_replay`.
+#                   (default 160 bytes, ~40 ops, for `ops` and 128 for
+#                   `threads`, whose inputs run twice as long per byte: two
+#                   threads, each op list run up to four times; the other
+#                   targets keep libFuzzer's choice, the longest seed).
+#                   Committed seeds longer than this are fuzzed from their
+#                   first bytes (a prefix is a valid input) and replayed
+#                   whole by `cargo test --test fuzz_replay`.
 #   FUZZ_TRACE_COMPARES  1 to build with libFuzzer's comparison tracing
 #                   (cargo-fuzz's default; off here). The inputs are decoded
 #                   by `arbitrary`, so every byte string is a valid op list
@@ -27,12 +29,17 @@
 #                   the test suite already runs under ASan (.ci/asan.sh),
 #                   replaying these runners too.
 #
-# Speed, measured on the 2-core machine from the committed seeds with an
-# empty corpus, 60 s per target (issue 17): `ops` went from ~7-23 inputs/s
-# (never finishing its 519 seeds in 60 s under load) to ~1,800/s, `threads`
-# from ~23/s to ~650-700/s (~870 per CPU-second), with higher final cov and
-# ft. Most of it came from the runners (few-hash maps fold their keys into
-# 64, a bitset drop tracker, cheap model hashers; fuzz/src/runner/hash.rs),
+# Speed, measured on the 2-core machine (shared with other builds, load
+# 2-5) from the committed seeds with an empty corpus, 60 s per target
+# (issue 17); inputs/s, then final cov / ft:
+#   ops      before: 7/s (519 inputs: the seeds alone took 71 s), 2372 / 11560
+#            after:  1245/s (1780 per CPU-second), 2676 / 15154
+#   threads  before: 14/s, 1322 / 6269
+#            after:  1195/s at -max_len=128 (1410 per CPU-second), 1515 / 8384
+#   weak 63 -> 93/s, weak_identity 31 -> 46/s, cache 4512 -> 10974/s, each
+#   with higher cov and ft.
+# Most of it came from the runners (few-hash maps fold their keys into 64,
+# a bitset drop tracker, cheap model and fuzz hashers; fuzz/src/runner/),
 # the rest from this script's flags.
 #
 # Each target starts from the committed seeds (fuzz/seeds/<target>) plus the
@@ -48,7 +55,6 @@ time_per_target="${FUZZ_TIME:-60}"
 targets="${FUZZ_TARGETS:-ops threads weak weak_identity cache}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 input_timeout="${FUZZ_INPUT_TIMEOUT:-20}"
-max_len="${FUZZ_MAX_LEN:-160}"
 build_flags=(--sanitizer "$sanitizer")
 if [ "${FUZZ_TRACE_COMPARES:-0}" != 1 ]; then
     build_flags+=(--no-trace-compares)
@@ -82,7 +88,8 @@ for t in $targets; do
     log="target/fuzz-$t.log"
     len_flag=()
     case "$t" in
-    ops | threads) len_flag=(-max_len="$max_len") ;;
+    ops) len_flag=(-max_len="${FUZZ_MAX_LEN:-160}") ;;
+    threads) len_flag=(-max_len="${FUZZ_MAX_LEN:-128}") ;;
     esac
     echo "=== fuzz $t: ${time_per_target}s, sanitizer $sanitizer"
     # `run` must use the build flags too, or it rebuilds with its defaults.
