@@ -81,18 +81,21 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
         hooks.dead.get()
     }
 
-    /// One bounded stretch of the compaction walk, from the next bucket in
-    /// round-robin order.
+    /// One bounded stretch of the compaction walk, from the next bucket of
+    /// the cursor's turn. Consecutive turns start far apart: turn `t`
+    /// starts at the bucket whose number is `t`'s low bits reversed (the
+    /// first two turns at the list's start and middle, the next two at its
+    /// quarters, ...), so stretches of [`SWEEP_BUDGET`] nodes rarely
+    /// overlap. (Numbering buckets in list order with `t` itself made each
+    /// stretch start one bucket after the last and cover nearly the same
+    /// nodes: a bounded cache's eviction step then took its victims from a
+    /// narrow window, and passed every hot entry twice; measured in
+    /// `docs/decisions.md`, issue 18.)
     pub(crate) fn sweep_some(&self, guard: &Guard) {
         let log2 = self.dir.state().log2();
-        // The next of the `2^log2` buckets, as its sentinel key (its number
-        // in the top `log2` bits).
-        let bucket = self.sweep_cursor.fetch_add(1, Ordering::Relaxed) & ((1usize << log2) - 1);
-        let s = if log2 == 0 {
-            0
-        } else {
-            (bucket as u64) << (64 - log2)
-        };
+        let turn = self.sweep_cursor.fetch_add(1, Ordering::Relaxed) as u64;
+        // The bucket's sentinel key: its number in the top `log2` bits.
+        let s = turn.reverse_bits() & !(u64::MAX >> log2);
         let start = self.write_start(s, guard);
         // SAFETY: a bucket start of the current state; nodes are `Node<E>`.
         unsafe { sweep::<E, _>(start, SWEEP_BUDGET, self, guard) };
