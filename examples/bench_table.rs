@@ -297,10 +297,66 @@ fn single_table(a: &Args) {
     }
 }
 
+/// Pinned get-hit and get-miss by map size: the read path from all-in-L1
+/// to well past the last-level cache, for the maps with a pinned (or no)
+/// read path.
+fn size_table(a: &Args) {
+    let progress = cli::Progress::default();
+    const SIZES: [usize; 4] = [1 << 10, 1 << 14, 1 << 17, 1 << 20];
+    println!("\n### Single thread, reads by map size\n");
+    println!(
+        "ns per get (median of {} interleaved samples, each at least 2^20 gets over every key of the map in random order; the pinned variants pin once per {} gets); in brackets the ratio to papaya in the same rounds.\n",
+        a.rounds * 3,
+        single::BATCH
+    );
+    println!("| entries | std hit | papaya hit | SplitMap hit | std miss | papaya miss | SplitMap miss |");
+    println!("|--:|--:|--:|--:|--:|--:|--:|");
+    for &len in &SIZES {
+        let keys = single::Keys::with_len(len);
+        let mut std_map = single::Std::new_map();
+        std_map.insert_all(&keys.present);
+        let mut papaya = single::Papaya::new_map();
+        papaya.insert_all(&keys.present);
+        let mut split = single::SplitPinned::new_map();
+        split.insert_all(&keys.present);
+        let reps = ((1 << 20) / len).max(1);
+        let time = |f: &dyn Fn() -> u64| {
+            let t = Instant::now();
+            for _ in 0..reps {
+                black_box(f());
+            }
+            t.elapsed().as_nanos() as f64 / (reps * len) as f64
+        };
+        let mut samples: [Vec<f64>; 6] = Default::default();
+        for r in 0..a.rounds * 3 {
+            progress.update(format_args!("sizes: {len} entries, round {}", r + 1));
+            for (i, probe) in [&keys.hit, &keys.miss].into_iter().enumerate() {
+                samples[3 * i].push(time(&|| std_map.get_all(black_box(probe))));
+                samples[3 * i + 1].push(time(&|| papaya.get_all(black_box(probe))));
+                samples[3 * i + 2].push(time(&|| split.get_all(black_box(probe))));
+            }
+        }
+        let m: Vec<f64> = samples.iter().map(|s| stats::median(s)).collect();
+        println!(
+            "| {len} | {:.1} | {:.1} | {:.1} ({:.2}x) | {:.1} | {:.1} | {:.1} ({:.2}x) |",
+            m[0],
+            m[1],
+            m[2],
+            m[2] / m[1],
+            m[3],
+            m[4],
+            m[5],
+            m[5] / m[4]
+        );
+    }
+    progress.clear();
+}
+
 fn main() {
     let a = parse_args();
     if a.single {
         single_table(&a);
+        size_table(&a);
     }
     if a.concurrent {
         concurrent_tables(&a);

@@ -258,6 +258,25 @@ pub use snapshot::{ClonedIter, Iter, Snapshot};
 pub use stats::MapStats;
 pub use weak::{WeakIdentityMap, WeakKeyMap};
 
+/// Test hook, not a stable API: a hash that places the key `k` where a
+/// bit-reversed split order would put a key whose hash is `k`: its low bits
+/// choose its bucket (at `2^L` buckets, bucket `k mod 2^L`), its bits
+/// reversed its place in the list. Models and tests that place keys by hand
+/// (an identity hasher returning this) keep their layouts under the
+/// top-bit order the map uses (`raw/split_order.rs`).
+#[doc(hidden)]
+pub const fn hash_at_reversed_position(k: u64) -> u64 {
+    raw::split_order::hash_at_reversed_position(k)
+}
+
+/// Test hook, not a stable API: the split-order key of an entry whose hash
+/// is `hash`; walks yield entries in increasing order of it (differential
+/// tests model the iteration order with it).
+#[doc(hidden)]
+pub const fn split_order_key(hash: u64) -> u64 {
+    raw::split_order::data_so_key(hash)
+}
+
 /// Test hook, not a stable API (feature `internal-test-hooks`): the number
 /// of list nodes the calling thread has stepped onto in searches, lookups,
 /// compaction walks and iteration since it started.

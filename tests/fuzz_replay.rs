@@ -166,3 +166,78 @@ fn cache_seed_corpus() {
     let n = replay_seeds("cache", runner::cache::run_cache_bytes);
     assert!(n > 0, "no seeds in fuzz/seeds/cache");
 }
+
+/// The fuzz hasher's integer shortcuts (`write_u16`, `write_u64`,
+/// `write_usize`) hash exactly as `write` of the same little-endian bytes,
+/// for every hash kind: the runners' keys take the shortcuts, and a hasher
+/// whose two paths disagreed would hash one key two ways.
+#[test]
+fn fuzz_hasher_integer_paths_match_bytes() {
+    use runner::hash::{FuzzState, HashKind};
+    use std::hash::{BuildHasher, Hasher};
+    let kinds = [
+        HashKind::Full,
+        HashKind::Few(3),
+        HashKind::Bit63,
+        HashKind::Bit63Pairs,
+        HashKind::Identity,
+    ];
+    let mut rng = StdRng::seed_from_u64(17);
+    for kind in kinds {
+        let state = FuzzState::new(kind, rng.random());
+        let by_bytes = |bytes: &[u8]| {
+            let mut h = state.build_hasher();
+            h.write(bytes);
+            h.finish()
+        };
+        for _ in 0..1000 {
+            let k: u64 = rng.random();
+            let mut h = state.build_hasher();
+            h.write_u16(k as u16);
+            assert_eq!(
+                h.finish(),
+                by_bytes(&(k as u16).to_le_bytes()),
+                "{kind:?} u16 {k}"
+            );
+            let mut h = state.build_hasher();
+            h.write_u64(k);
+            assert_eq!(h.finish(), by_bytes(&k.to_le_bytes()), "{kind:?} u64 {k}");
+            let mut h = state.build_hasher();
+            h.write_usize(k as usize);
+            assert_eq!(
+                h.finish(),
+                by_bytes(&(k as usize).to_le_bytes()),
+                "{kind:?} usize {k}"
+            );
+            // Two writes: the second lands after the first's bytes.
+            let mut h = state.build_hasher();
+            h.write_u16(k as u16);
+            h.write_u16((k >> 16) as u16);
+            let mut b = state.build_hasher();
+            b.write(&(k as u16).to_le_bytes());
+            b.write(&((k >> 16) as u16).to_le_bytes());
+            assert_eq!(h.finish(), b.finish(), "{kind:?} two u16 {k}");
+        }
+    }
+}
+
+/// The runners' drop tracker: `is_dropped` and `live` follow the drops,
+/// across the bitset's word boundaries.
+#[test]
+fn fuzz_tracker_records_drops() {
+    use runner::tracked::Tracker;
+    let tracker = Tracker::new();
+    let vals: Vec<_> = (0..200).map(|n| tracker.val(n)).collect();
+    let ids: Vec<u64> = vals.iter().map(|v| v.id).collect();
+    let goes = |id: u64| id % 3 == 0 || id == 63 || id == 64;
+    let (gone, kept): (Vec<_>, Vec<_>) = vals.into_iter().partition(|v| goes(v.id));
+    drop(gone);
+    assert_eq!(tracker.live(), kept.len() as u64);
+    for &id in &ids {
+        assert_eq!(tracker.is_dropped(id), goes(id), "value #{id}");
+    }
+    assert!(!tracker.is_dropped(1_000_000), "an id never made");
+    drop(kept);
+    assert_eq!(tracker.live(), 0);
+    assert!(ids.iter().all(|&id| tracker.is_dropped(id)));
+}

@@ -10,12 +10,14 @@
 //!   under two lock acquisitions) that it must reject, next to the correct
 //!   `Mutex<HashMap>` that it must accept;
 //! - one small adapter per map flavour (`SingleKeyMap`: owned `Option<u64>`
-//!   results): splitmap's pinned layer, its guard-free layer, and the two
-//!   weak-key maps keyed by `Arc`s kept alive for the round;
+//!   results): the two weak-key maps keyed by `Arc`s kept alive for the
+//!   round (splitmap's two layers and `SplitCache` are in
+//!   `common/lincheck/adapters.rs`);
 //! - the runs on splitmap: the default map, every layout and hasher of
 //!   `tests/common::CONFIGS` (tiny directories that grow and shrink all the
 //!   time, four distinct hashes, equal split-order keys), both layers, both
-//!   weak maps.
+//!   weak maps, and `SplitCache` with no expiry and with a TTL, TTI and
+//!   bound that never fire.
 //!
 //! Size: `SPLITMAP_LINCHECK_ROUNDS` rounds per set-up (default a few
 //! seconds in all); `.ci/lincheck.sh` runs many more in release mode.
@@ -23,13 +25,13 @@
 mod common;
 
 use common::lincheck::{
-    check_history, check_key, find_violation, rounds_from_env, run_rounds, Event, GuardFree, Op,
-    Pinned, SingleKeyMap, Workload,
+    check_history, check_key, find_violation, rounds_from_env, run_rounds, Cache, Event, GuardFree,
+    Op, Pinned, SingleKeyMap, Workload, LONG_TTL,
 };
 use common::{with_each_config, Config, TestHasher, CONFIGS};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use splitmap::{SplitMap, WeakIdentityMap, WeakKeyMap};
+use splitmap::{SplitCache, SplitMap, WeakIdentityMap, WeakKeyMap};
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -421,6 +423,9 @@ impl SingleKeyMap for MutexMap {
     fn get_or_insert_with(&self, key: usize, value: u64) -> u64 {
         self.with(key, |slot| *slot.get_or_insert(value))
     }
+    fn contains_key(&self, key: usize) -> bool {
+        self.get(key).is_some()
+    }
 }
 
 #[test]
@@ -457,7 +462,7 @@ fn racy_update_is_caught() {
     // Mostly increments of one or two keys: the race needs two at once.
     let w = Workload {
         max_keys: 2,
-        weights: [10, 10, 5, 40, 40, 5],
+        weights: [10, 10, 5, 40, 40, 5, 0],
         ..Workload::default()
     };
     planted_bug_is_caught(Bug::RacyUpdates, &w, 200);
@@ -498,6 +503,9 @@ impl<S: BuildHasher + Sync> SingleKeyMap for WeakByValue<S> {
     fn get_or_insert_with(&self, key: usize, value: u64) -> u64 {
         let k = Arc::clone(&self.keys[key][value.count_ones() as usize % 2]);
         *self.map.pin().get_or_insert_with(k, || value)
+    }
+    fn contains_key(&self, key: usize) -> bool {
+        self.map.pin().contains_key(&(key as u64))
     }
 }
 
@@ -541,6 +549,9 @@ impl<S: BuildHasher + Sync> SingleKeyMap for WeakByIdentity<S> {
             .pin()
             .get_or_insert_with(Arc::clone(&self.keys[key]), || value)
     }
+    fn contains_key(&self, key: usize) -> bool {
+        self.map.pin().contains_key(&self.keys[key])
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -563,6 +574,12 @@ fn splitmap_default_is_linearizable() {
         &Workload::default(),
         rounds(),
         |_| GuardFree(SplitMap::new()),
+    );
+    run_rounds(
+        "SplitMap::new, pinned, four threads",
+        &Workload::four_threads(),
+        rounds(),
+        |_| Pinned(SplitMap::new()),
     );
 }
 
@@ -598,8 +615,8 @@ fn splitmap_growing_and_shrinking_is_linearizable() {
     let w = Workload {
         max_keys: 16,
         ops_per_key: 60,
-        weights: [15, 35, 35, 5, 5, 5],
-        ..Workload::default()
+        weights: [15, 35, 35, 5, 5, 5, 0],
+        ..Workload::four_threads()
     };
     run_rounds("SplitMap tiny, churn", &w, rounds(), |_| Pinned(tiny.map()));
 }
@@ -639,6 +656,50 @@ fn weak_identity_map_is_linearizable_in_every_config() {
                     TestHasher(config.mode),
                 ),
                 keys: (0..keys as u64).map(Arc::new).collect(),
+            },
+        );
+    });
+}
+
+/// The cache's single-key operations: no update or compute, plus
+/// `contains_key`.
+const CACHE_WEIGHTS: [u32; 7] = [25, 20, 20, 0, 0, 15, 10];
+
+/// `SplitCache` with no expiry and no bound, and with a time to live, a
+/// time to idle (so reads refresh an access word) and a size bound that
+/// never fire: a map, for the linearizable core (README: every single-key
+/// operation is linearizable; expiry and eviction only add removals).
+#[test]
+fn split_cache_is_linearizable_in_every_config() {
+    let w = Workload {
+        weights: CACHE_WEIGHTS,
+        ..Workload::default()
+    };
+    with_each_config(|config| {
+        let layout = |b: splitmap::cache::CacheBuilder<u64, u64>| {
+            b.layout(config.min_log2, config.load_factor)
+                .build_with_hasher(TestHasher(config.mode))
+        };
+        run_rounds(
+            &format!("SplitCache {}, no expiry", config.name),
+            &w,
+            rounds(),
+            |_| Cache(layout(SplitCache::builder())),
+        );
+        run_rounds(
+            &format!(
+                "SplitCache {}, TTL, TTI and bound never reached",
+                config.name
+            ),
+            &w,
+            rounds() / 2,
+            |_| {
+                Cache(layout(
+                    SplitCache::builder()
+                        .time_to_live(LONG_TTL)
+                        .time_to_idle(LONG_TTL)
+                        .max_capacity(1 << 20),
+                ))
             },
         );
     });

@@ -232,13 +232,16 @@ pub struct Keys {
 
 impl Keys {
     pub fn new() -> Self {
+        Self::with_len(GET_MAP_LEN)
+    }
+
+    /// Keys for a map of `len` entries (the probes in random order).
+    pub fn with_len(len: usize) -> Self {
         let mut rng = StdRng::seed_from_u64(7);
-        let present: Vec<u64> = (0..GET_MAP_LEN as u64).map(|i| scramble(2 * i)).collect();
+        let present: Vec<u64> = (0..len as u64).map(|i| scramble(2 * i)).collect();
         let mut hit = present.clone();
         hit.shuffle(&mut rng);
-        let mut miss: Vec<u64> = (0..GET_MAP_LEN as u64)
-            .map(|i| scramble(2 * i + 1))
-            .collect();
+        let mut miss: Vec<u64> = (0..len as u64).map(|i| scramble(2 * i + 1)).collect();
         miss.shuffle(&mut rng);
         let write = (0..WRITE_LEN as u64)
             .map(|i| scramble(i + (1 << 40)))

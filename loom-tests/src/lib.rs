@@ -1,9 +1,9 @@
 //! Shared helpers for the loom models of splitmap (the models are in
 //! `tests/`, each file `#![cfg(loom)]`; run them with `.ci/loom.sh`).
 //!
-//! - [`IdHash`]: a hasher under which a `u64` key is its own hash, so a
-//!   model chooses exactly which bucket and which split-order position every
-//!   key gets (key `k` lives in bucket `k & (buckets - 1)`; in one bucket,
+//! - [`IdHash`]: a hasher under which a `u64` key places itself by hand
+//!   (`splitmap::hash_at_reversed_position`), so a model chooses exactly
+//!   which bucket and which split-order position every key gets (key `k` lives in bucket `k & (buckets - 1)`; in one bucket,
 //!   keys sort by their bit-reversed value: 0, 4, 2, 6, 1, 5, 3, 7 ...).
 //! - [`Tracked`] and [`DropLog`]: values that record their drops, so a model
 //!   checks that every value it created was dropped exactly once.
@@ -17,8 +17,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc as StdArc;
 
-/// A `Hasher` that returns the last `u64` written to it (FNV-1a over bytes
-/// for anything else). Only for models: it makes bucket placement explicit.
+/// A `Hasher` under which the `u64` written to it places its key by hand
+/// (FNV-1a over bytes for anything else). Only for models: it makes bucket
+/// placement explicit.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct IdHasher(u64);
 
@@ -32,7 +33,11 @@ impl Hasher for IdHasher {
         }
     }
     fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+        // The map orders its list by the top bits of a spread hash; this
+        // hash places `n` where a bit-reversed split order would put a key
+        // whose hash is `n` (bucket `n mod 2^L`, list position `n`
+        // reversed), the layout every model describes.
+        self.0 = splitmap::hash_at_reversed_position(n);
     }
 }
 

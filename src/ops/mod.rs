@@ -164,6 +164,7 @@ impl<E: Entry, S, C> Core<E, S, C> {
 
     /// Share `share` of `shares` (a power of two) of that walk; the shares
     /// together yield what one walk would (for parallel iteration).
+    #[cfg(feature = "rayon")]
     pub(crate) fn pinned_walk_share(&self, share: usize, shares: usize) -> PinnedWalk<'_, E> {
         self.raw.pinned_walk_share(share, shares)
     }

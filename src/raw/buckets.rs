@@ -1,10 +1,12 @@
-//! Bucket starts for writes: a bucket's sentinel, linked on first use.
+//! Bucket starts: a bucket's sentinel, linked on first use.
 //!
-//! A read starts from the nearest linked ancestor if its bucket's sentinel
-//! is not linked (`Directory::read_start`), and walks the ancestor's
-//! nodes too; then it links the sentinel, so later reads of the bucket
-//! start right at it ([`RawMap::link_for_reads`]). A write links its
-//! bucket's sentinel first, so
+//! A read whose bucket's sentinel is not linked links it first when one
+//! CAS does it and nothing is allocated, then starts right at it;
+//! otherwise it starts from the nearest linked ancestor
+//! (`Directory::read_start`) and walks the ancestor's nodes too
+//! ([`RawMap::read_start_unlinked`], off the hot path: the hot path only
+//! tests the sentinel's `LINKED` flag). A write links its bucket's
+//! sentinel first, so
 //! later operations on the bucket start right at it: claim the slot (one
 //! CAS), find its place from the parent's sentinel, link it by one CAS on
 //! its predecessor (a sentinel *reference* word, `node.rs`), then flag it
@@ -22,14 +24,25 @@
 
 use super::list::{link_sentinel, search, set_linked, try_claim_sentinel, Match};
 use super::node::{is_linked, sentinel_word, UNCLAIMED};
-use super::split_order::{bucket_of, parent_bucket, sentinel_so_key};
+use super::split_order::{parent_sentinel, sentinel_of};
 use super::{RawEntry, RawMap};
-use crate::sync::{AtomicWord, Guard, Ordering};
+use crate::sync::{AtomicWord, Guard, Ordering, Word};
 
 impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
-    /// After a read of `hash` started from an ancestor because the key's
-    /// bucket sentinel is not linked: links it, once per bucket (the walk
-    /// from the parent to its place was just made, so it is in cache).
+    /// Where a read of `so_key` starts when its bucket's sentinel is not
+    /// linked: links it first if one CAS does it ([`RawMap::link_for_reads`]),
+    /// then starts from it, or else from the nearest linked ancestor.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn read_start_unlinked(&self, so_key: u64, guard: &Guard) -> Word {
+        self.link_for_reads(so_key, guard);
+        self.dir.read_start(so_key, guard).0
+    }
+
+    /// Before a read of `so_key` would start from an ancestor because the
+    /// key's bucket sentinel is not linked: links it, once per bucket (the
+    /// read then walks from it, over what the linking search just brought
+    /// into the cache).
     ///
     /// Only where one link does it and nothing is allocated: the bucket's
     /// level must already be allocated (a read never allocates directory
@@ -37,41 +50,39 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     /// in a growing map comes right after the doubling) and its parent
     /// linked. Skipped while a shrink is pending (the map is small then,
     /// and a dropped level must not be linked again).
-    #[cold]
-    #[inline(never)]
-    pub(super) fn link_for_reads(&self, hash: u64, guard: &Guard) {
+    fn link_for_reads(&self, so_key: u64, guard: &Guard) {
         let state = self.dir.state();
         if state.shrink_pending() {
             return;
         }
-        let bucket = bucket_of(hash, state.log2());
-        let Some((slot, _)) = self.dir.slot(bucket, guard) else {
+        let s = sentinel_of(so_key, state.log2());
+        let Some((slot, _)) = self.dir.slot(s, guard) else {
             return; // level not allocated
         };
-        if bucket == 0 || slot.load(Ordering::Acquire) != UNCLAIMED {
+        if s == 0 || slot.load(Ordering::Acquire) != UNCLAIMED {
             return; // linked, or being linked
         }
         let parent_linked = self
             .dir
-            .slot(parent_bucket(bucket), guard)
+            .slot(parent_sentinel(s), guard)
             .is_some_and(|(parent, _)| is_linked(parent.load(Ordering::Acquire)));
         if parent_linked {
-            self.write_start(bucket, guard);
+            self.write_start(s, guard);
         }
     }
 
-    /// The start node for a write to `bucket`: its sentinel, linked first if
-    /// needed. If another thread has claimed the sentinel and is still
-    /// linking it, starts from the nearest linked ancestor instead of
-    /// waiting.
+    /// The start node for a write to the bucket of sentinel `s`: its
+    /// sentinel, linked first if needed. If another thread has claimed the
+    /// sentinel and is still linking it, starts from the nearest linked
+    /// ancestor instead of waiting.
     #[inline(always)]
-    pub(super) fn write_start<'g>(&'g self, bucket: usize, guard: &'g Guard) -> &'g AtomicWord {
-        if let Some((slot, _)) = self.dir.slot(bucket, guard) {
+    pub(super) fn write_start<'g>(&'g self, s: u64, guard: &'g Guard) -> &'g AtomicWord {
+        if let Some((slot, _)) = self.dir.slot(s, guard) {
             if is_linked(slot.load(Ordering::Acquire)) {
                 return slot;
             }
         }
-        self.link_bucket(bucket, guard)
+        self.link_bucket(s, guard)
     }
 
     /// [`RawMap::write_start`] when the sentinel is not linked yet: links
@@ -79,31 +90,23 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     /// another thread is linking it.
     #[cold]
     #[inline(never)]
-    fn link_bucket<'g>(&'g self, bucket: usize, guard: &'g Guard) -> &'g AtomicWord {
-        let (slot, parity) = self.dir.slot_or_alloc(bucket, guard);
+    fn link_bucket<'g>(&'g self, s: u64, guard: &'g Guard) -> &'g AtomicWord {
+        let (slot, parity) = self.dir.slot_or_alloc(s, guard);
         let w = slot.load(Ordering::Acquire);
         if is_linked(w) {
             return slot;
         }
-        assert_ne!(bucket, 0, "bucket 0 is linked from birth");
+        assert_ne!(s, 0, "the head is linked from birth");
         if w != UNCLAIMED || !try_claim_sentinel(slot) {
-            return self.write_start(parent_bucket(bucket), guard);
+            return self.write_start(parent_sentinel(s), guard);
         }
         // We own the claim: only we write the slot until it is reachable.
-        let parent = self.write_start(parent_bucket(bucket), guard);
-        let reference = sentinel_word(bucket, parity);
+        let parent = self.write_start(parent_sentinel(s), guard);
+        let reference = sentinel_word(s, parity);
         loop {
             // SAFETY: `parent` is a linked sentinel of the current state,
-            // before `bucket`'s sentinel in split order.
-            let pos = unsafe {
-                search::<E, _>(
-                    parent,
-                    sentinel_so_key(bucket),
-                    &mut |_| Match::NotEqual,
-                    self,
-                    guard,
-                )
-            };
+            // before `s` in split order.
+            let pos = unsafe { search::<E, _>(parent, s, &mut |_| Match::NotEqual, self, guard) };
             // SAFETY: we claimed `slot` above and have not linked it;
             // `reference` names it with the parity read with it.
             if unsafe { link_sentinel(&pos, slot, reference) }.is_ok() {

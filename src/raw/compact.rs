@@ -81,13 +81,22 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
         hooks.dead.get()
     }
 
-    /// One bounded stretch of the compaction walk, from the next bucket in
-    /// round-robin order.
+    /// One bounded stretch of the compaction walk, from the next bucket of
+    /// the cursor's turn. Consecutive turns start far apart: turn `t`
+    /// starts at the bucket whose number is `t`'s low bits reversed (the
+    /// first two turns at the list's start and middle, the next two at its
+    /// quarters, ...), so stretches of [`SWEEP_BUDGET`] nodes rarely
+    /// overlap. (Numbering buckets in list order with `t` itself made each
+    /// stretch start one bucket after the last and cover nearly the same
+    /// nodes: a bounded cache's eviction step then took its victims from a
+    /// narrow window, and passed every hot entry twice; measured in
+    /// `docs/decisions.md`, issue 18.)
     pub(crate) fn sweep_some(&self, guard: &Guard) {
-        let state = self.dir.state();
-        let bucket =
-            self.sweep_cursor.fetch_add(1, Ordering::Relaxed) & ((1usize << state.log2()) - 1);
-        let start = self.write_start(bucket, guard);
+        let log2 = self.dir.state().log2();
+        let turn = self.sweep_cursor.fetch_add(1, Ordering::Relaxed) as u64;
+        // The bucket's sentinel key: its number in the top `log2` bits.
+        let s = turn.reverse_bits() & !(u64::MAX >> log2);
+        let start = self.write_start(s, guard);
         // SAFETY: a bucket start of the current state; nodes are `Node<E>`.
         unsafe { sweep::<E, _>(start, SWEEP_BUDGET, self, guard) };
     }
@@ -121,7 +130,8 @@ impl<E: RawEntry + Send + 'static> ListHooks<E> for CountDead<'_, E> {
     }
 
     unsafe fn retire(&self, node: *const Node<E>, guard: &Guard) {
-        // SAFETY: forwarded unchanged; our caller keeps `retire`'s contract.
+        // SAFETY: `ListHooks::retire`'s contracts 1-3 are `retire_node`'s,
+        // and our caller keeps them.
         unsafe { self.map.retire(node, guard) }
     }
 

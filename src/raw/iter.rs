@@ -81,6 +81,7 @@ impl<'m, E: RawEntry> PinnedWalk<'m, E> {
     ///
     /// # Safety
     /// As for [`PinnedWalk::new`].
+    #[cfg(feature = "rayon")]
     pub(crate) unsafe fn range(dir: &'m Directory, guard: Guard, lo: u64, until: u64) -> Self {
         let walk = Walk::range(dir, &guard, lo, until);
         PinnedWalk { dir, guard, walk }
@@ -129,11 +130,12 @@ impl<E: RawEntry> Walk<E> {
     /// A walk over the keys `lo..=until`: it starts where a read of `lo`
     /// would (the bucket's sentinel, or a linked ancestor's), skips the
     /// keys below `lo` and stops past `until`.
+    #[cfg(feature = "rayon")]
     fn range(dir: &Directory, guard: &Guard, lo: u64, until: u64) -> Self {
         Walk {
-            // `lo` reversed is a hash whose bucket's start precedes it (as
-            // for the resume in `step`).
-            next: dir.read_start(lo.reverse_bits(), guard).0,
+            // The start of `lo`'s bucket precedes it (as for the resume in
+            // `step`).
+            next: dir.read_start(lo, guard).0,
             until,
             reached: lo,
             run_so_key: 0,
@@ -163,9 +165,9 @@ impl<E: RawEntry> Walk<E> {
                 self.reached = self.reached.max(ref_so_key(self.next));
                 self.next = match dir.follow(self.next, guard) {
                     Some(slot) => slot.load(Ordering::Acquire),
-                    // Resume: `reached` reversed is a hash whose bucket's
-                    // start precedes it.
-                    None => dir.read_start(self.reached.reverse_bits(), guard).0,
+                    // Resume from the start of `reached`'s bucket, which
+                    // precedes it.
+                    None => dir.read_start(self.reached, guard).0,
                 };
                 continue;
             }

@@ -54,8 +54,8 @@ use directory::Directory;
 pub(crate) use iter::{PinnedWalk, RawIter, RawIterMut};
 use list::{insert_at, lookup, search, try_mark, try_replace, Position, Restart};
 pub(crate) use list::{ListHooks, Match, RawEntry};
-use node::{is_marked, node_word, relink, Node, MARK};
-use split_order::{bucket_of, data_so_key};
+use node::{is_linked, is_marked, node_word, relink, Node, MARK};
+use split_order::{data_so_key, sentinel_of};
 
 /// What a `compute` closure decides for the key.
 pub(crate) enum Action<E> {
@@ -180,16 +180,16 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     ) -> Option<&'g E> {
         let so_key = data_so_key(hash);
         loop {
-            let (start, own_bucket) = self.dir.read_start(hash, guard);
+            let own = self.dir.own_start(so_key, guard);
+            let start = if is_linked(own) {
+                own
+            } else {
+                self.read_start_unlinked(so_key, guard)
+            };
             // SAFETY: `start` was read from a linked sentinel of this map's
             // list that precedes the key, whose data nodes are `Node<E>`.
             match unsafe { lookup(&self.dir, start, so_key, matcher, guard) } {
-                Ok(found) => {
-                    if !own_bucket {
-                        self.link_for_reads(hash, guard);
-                    }
-                    return found;
-                }
+                Ok(found) => return found,
                 Err(Restart) => continue, // a shrink ended under the walk
             }
         }
@@ -204,6 +204,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     /// (the *pending* entry), so it can be reused instead of rebuilt. The
     /// matcher gets the pending entry too, so a caller whose key moved into
     /// it can still match on it.
+    #[inline]
     pub(crate) fn compute<'g>(
         &'g self,
         hash: u64,
@@ -211,12 +212,23 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
         decide: &mut impl FnMut(Option<&'g E>, Option<E>) -> Action<E>,
         guard: &'g Guard,
     ) -> Outcome<'g, E> {
-        let so_key = data_so_key(hash);
+        self.compute_at(data_so_key(hash), matcher, decide, guard)
+    }
+
+    /// [`RawMap::compute`] for the data key `so_key` (a hash already
+    /// spread and placed).
+    fn compute_at<'g>(
+        &'g self,
+        so_key: u64,
+        matcher: &mut impl FnMut(&E, Option<&E>) -> Match<E::Death>,
+        decide: &mut impl FnMut(Option<&'g E>, Option<E>) -> Action<E>,
+        guard: &'g Guard,
+    ) -> Outcome<'g, E> {
         let mut spare: Option<E> = None;
         'retry: loop {
             let state = self.dir.state();
             self.help_pending_shrink(state, guard);
-            let start = self.write_start(bucket_of(hash, state.log2()), guard);
+            let start = self.write_start(sentinel_of(so_key, state.log2()), guard);
             // SAFETY: `start` is a linked sentinel for the current state (so
             // never marked while we are pinned); data nodes are `Node<E>`.
             let pos = unsafe {
@@ -347,8 +359,12 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
             // SAFETY: our CAS unlinked the marked data node `pos.node()`.
             unsafe { self.retire(pos.node(), guard) };
         } else {
-            // SAFETY: as in `compute`; the search passes every node of
-            // `so_key` and unlinks the marked ones.
+            // SAFETY: `search`'s contract:
+            // 1. `start` is the bucket start `pos` was searched from (our
+            //    contract), linked and never marked while we are pinned;
+            // 2. this map's data nodes are `Node<E>`.
+            // The search passes every node of `so_key` and unlinks the
+            // marked ones.
             unsafe { search::<E, _>(start, so_key, &mut |_| Match::NotEqual, self, guard) };
         }
     }
@@ -381,8 +397,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
                         removed += 1;
                         let n = self.counters.count_remove();
                         let state = self.dir.state();
-                        let bucket = bucket_of(link.so_key.reverse_bits(), state.log2());
-                        let start = self.write_start(bucket, guard);
+                        let start = self.write_start(sentinel_of(link.so_key, state.log2()), guard);
                         // SAFETY: a current bucket start; unlinks the node
                         // we just marked.
                         unsafe {
@@ -415,12 +430,8 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
         keep: &mut impl FnMut(&'g E) -> bool,
         guard: &'g Guard,
     ) -> usize {
-        // `so_key` is the hash reversed with bit 0 forced to 1; reversing it
-        // back gives a hash with the same split-order key, and the same
-        // bucket at any size below 2^63 buckets.
-        let hash = so_key.reverse_bits();
-        let outcome = self.compute(
-            hash,
+        let outcome = self.compute_at(
+            so_key,
             &mut |e: &E, _| {
                 if e.same_key(entry) {
                     Match::Equal
@@ -456,6 +467,7 @@ impl<E: RawEntry, C> RawMap<E, C> {
     /// entries, under a pin the walk owns: the entries whose `so_key` has
     /// `share` in its top bits. The shares together yield what one walk
     /// would.
+    #[cfg(feature = "rayon")]
     pub(crate) fn pinned_walk_share(&self, share: usize, shares: usize) -> PinnedWalk<'_, E> {
         assert!(shares.is_power_of_two() && share < shares);
         let bits = shares.trailing_zeros();
@@ -493,7 +505,7 @@ impl<E: RawEntry, C> RawMap<E, C> {
         // Nothing changes the list under `&mut self`: the start precedes
         // the key, and every reference on the way leads to an installed
         // level (a pending shrink's sentinels are still linked).
-        let (start, _) = self.dir.read_start(hash, guard);
+        let (start, _) = self.dir.read_start(so_key, guard);
         // SAFETY: this map's directory, borrowed exclusively; `start` was
         // read from a linked sentinel of its list.
         let walk = unsafe { RawIterMut::new(&self.dir, start, so_key) };
@@ -509,7 +521,8 @@ impl<E: RawEntry + Send + 'static> ListHooks<E> for RawMap<E, E::Ctx> {
     }
 
     unsafe fn retire(&self, node: *const Node<E>, guard: &Guard) {
-        // SAFETY: forwarded unchanged.
+        // SAFETY: `ListHooks::retire`'s contracts 1-3 are `retire_node`'s,
+        // and our caller keeps them.
         unsafe { self.retire_node(node, guard) }
     }
 

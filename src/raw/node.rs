@@ -4,31 +4,31 @@
 //! Data nodes are immutable once published: key, value and `so_key` never
 //! change. Replacing a value links a new node (see `raw/mod.rs`). Sentinels
 //! are bare link words living inline in the directory's level arrays (one
-//! word per bucket; a sentinel's `so_key` is implied by its bucket).
+//! word per bucket; a sentinel's `so_key` is implied by its slot).
 //! This module owns layout and word vocabulary only; it never walks a list
 //! and never touches an atomic.
 //!
 //! ## A link word
 //! ```text
 //!  successor is a data node:  [ pointer to Node<E> ............ | 0 LINKED MARK ]
-//!  successor is a sentinel:   [ reverse_bits(bucket) | parity | 1 LINKED MARK ]
-//!                              high bits               bit 3    bit 1, 2, 0
+//!  successor is a sentinel:   [ its so_key's top bits  | parity | 1 LINKED MARK ]
+//!                              high bits                 bit 3    bit 1, 2, 0
 //! ```
 //! - [`MARK`] (bit 0) and [`LINKED`] (bit 2) describe the *owner* of the
 //!   word, not its successor; every CAS that swings a word to a new
 //!   successor keeps them ([`relink`]).
-//! - [`REF`] (bit 1) says the successor is the sentinel of `bucket`, named
-//!   by number rather than by address: the word holds the bucket
-//!   bit-reversed, which *is* the sentinel's `so_key` (in its top bits;
-//!   buckets are below `2^MAX_LOG2`, so the low 24 bits, or 4 on a 32-bit
-//!   target, are free for the tags). A walker compares the successor's key
+//! - [`REF`] (bit 1) says the successor is a bucket sentinel, named by its
+//!   key rather than by address: the word holds the sentinel's `so_key`
+//!   (its top bits, on a 32-bit target the top 32; a sentinel key has at
+//!   most `MAX_LOG2` set bits, all at the top, so the low 24 bits, or 4 on
+//!   a 32-bit target, are free for the tags). A walker compares the successor's key
 //!   without touching it or computing anything, and follows it through the
 //!   directory only when it must pass it. `parity` is the
 //!   incarnation parity of the sentinel's directory level (see
 //!   `directory/mod.rs`: a level dropped by a shrink and allocated again by a
 //!   later growth is a new array with the other parity), so a stale
 //!   reference to a dropped level is recognized and the walk restarts.
-//! - The end of the list is [`END`], a reference to bucket 0: bucket 0 is
+//! - The end of the list is [`END`], a reference to the sentinel 0: it is
 //!   the head, which is never anyone's successor. So a published word is
 //!   never 0, and 0 can mean "never claimed" in a slot.
 //!
@@ -37,7 +37,7 @@
 //! address is not reused while a thread that read it is pinned). A
 //! reference is a number that may come back, but it names its successor's
 //! `so_key` exactly and ordering is all a CAS relies on: inserting `n`
-//! between `pred` and "the sentinel of bucket `b`" is correct whichever
+//! between `pred` and "the sentinel `s`" is correct whichever
 //! incarnation of that sentinel is linked there now, because both have the
 //! same `so_key`. Unlinking a marked sentinel by a CAS that expects a
 //! reference to it can only succeed while that same incarnation is still
@@ -60,7 +60,7 @@ use core::mem::{align_of, size_of};
 /// Owner bit: the node (or sentinel) is logically deleted. Its word is
 /// frozen from then on: every CAS that changes a successor expects it clear.
 pub(crate) const MARK: usize = 0b0001;
-/// Successor bit: the successor is a sentinel named by bucket (see the
+/// Successor bit: the successor is a sentinel named by its key (see the
 /// module docs); clear: the successor is a data node, by address.
 pub(crate) const REF: usize = 0b0010;
 /// Owner bit, slot words only: the sentinel is linked and may be used as a
@@ -73,10 +73,11 @@ pub(crate) const TAG_BITS: usize = 0b0111;
 const PARITY_SHIFT: u32 = 3;
 /// The low bits of a reference word that are not its key.
 const REF_LOW_BITS: usize = 0b1111;
-// A bucket below 2^MAX_LOG2, bit-reversed, leaves the 4 low bits free.
+// A sentinel key below 2^MAX_LOG2 buckets leaves the 4 low bits of a
+// reference free, on every target.
 const _: () = assert!(crate::raw::split_order::MAX_LOG2 + 4 <= usize::BITS);
 
-/// The end of the list: a reference to bucket 0 (never a successor).
+/// The end of the list: a reference to the sentinel 0 (never a successor).
 pub(crate) const END: Word = Word::from_bits(REF);
 /// A slot nobody has claimed in this incarnation of its level.
 pub(crate) const UNCLAIMED: Word = Word::from_bits(0);
@@ -123,20 +124,24 @@ impl<E> Node<E> {
     /// Frees a node that was never published and returns its entry.
     ///
     /// # Safety
-    /// `node` came from [`Node::alloc`] and no other thread has seen it.
+    /// 1. `node` came from [`Node::alloc`];
+    /// 2. no other thread has seen it.
     pub(crate) unsafe fn unpublish(node: *mut Node<E>) -> E {
-        // SAFETY: per the contract, we own the allocation exclusively.
+        // SAFETY: a `Box` allocation (contract 1) that we own exclusively
+        // (contract 2).
         unsafe { Box::from_raw(node) }.entry
     }
 
     /// Frees a node.
     ///
     /// # Safety
-    /// `node` came from [`Node::alloc`], is unreachable, and no thread can
-    /// still hold a reference to it (grace period elapsed, or exclusive
-    /// access).
+    /// 1. `node` came from [`Node::alloc`];
+    /// 2. it is unreachable;
+    /// 3. no thread can still hold a reference to it (a grace period has
+    ///    elapsed since it was unlinked, or exclusive access).
     pub(crate) unsafe fn free(node: *mut Node<E>) {
-        // SAFETY: per the contract.
+        // SAFETY: a `Box` allocation (contract 1) nobody can reach or hold
+        // (contracts 2 and 3), so ours to drop.
         drop(unsafe { Box::from_raw(node) });
     }
 
@@ -144,20 +149,22 @@ impl<E> Node<E> {
     /// pointer itself (so it covers the whole node).
     ///
     /// # Safety
-    /// `node` points to a live `Node<E>` that stays live for `'g`.
+    /// `node` points to a live `Node<E>` that stays live, and is never
+    /// written but through atomics, for `'g`.
     #[inline]
     pub(crate) unsafe fn entry<'g>(node: *const Node<E>) -> &'g E {
-        // SAFETY: per the contract.
+        // SAFETY: the contract is exactly what a shared reference needs.
         unsafe { &(*node).entry }
     }
 
     /// The header of a live node.
     ///
     /// # Safety
-    /// As for [`Node::entry`].
+    /// `node` points to a live `Node<E>` that stays live for `'g` (its header
+    /// is only ever written through the atomic `next`).
     #[inline]
     pub(crate) unsafe fn link<'g>(node: *const Node<E>) -> &'g Link {
-        // SAFETY: per the contract.
+        // SAFETY: the contract is exactly what a shared reference needs.
         unsafe { &(*node).link }
     }
 }
@@ -168,12 +175,13 @@ pub(crate) fn node_word<E>(node: *const Node<E>) -> Word {
     Word::from_ptr(node)
 }
 
-/// A word whose successor is the sentinel of `bucket` in the incarnation of
-/// its level with parity `parity`, owner bits clear.
+/// A word whose successor is the sentinel `s` (its `so_key`) in the
+/// incarnation of its level with parity `parity`, owner bits clear.
 #[inline]
-pub(crate) fn sentinel_word(bucket: usize, parity: usize) -> Word {
-    debug_assert_eq!(bucket.reverse_bits() & REF_LOW_BITS, 0);
-    Word::from_bits(bucket.reverse_bits() | (parity & 1) << PARITY_SHIFT | REF)
+pub(crate) fn sentinel_word(s: u64, parity: usize) -> Word {
+    let key_bits = (s >> (u64::BITS - usize::BITS)) as usize;
+    debug_assert_eq!(key_bits & REF_LOW_BITS, 0);
+    Word::from_bits(key_bits | (parity & 1) << PARITY_SHIFT | REF)
 }
 
 /// `succ`'s successor with `owner`'s owner bits: what a CAS on `owner`'s
@@ -212,13 +220,6 @@ pub(crate) fn succ_node<E>(w: Word) -> *const Node<E> {
     w.ptr(TAG_BITS)
 }
 
-/// The bucket a reference word names (0 for [`END`]).
-#[inline]
-pub(crate) fn ref_bucket(w: Word) -> usize {
-    debug_assert!(is_ref(w));
-    (w.bits() & !REF_LOW_BITS).reverse_bits()
-}
-
 /// The level parity a reference word carries.
 #[inline]
 pub(crate) fn ref_parity(w: Word) -> usize {
@@ -227,7 +228,7 @@ pub(crate) fn ref_parity(w: Word) -> usize {
 
 /// The `so_key` of the sentinel a reference word names, read from the word
 /// alone (no arithmetic but a mask and, on 32-bit targets, a shift). For
-/// [`END`] this is 0 (bucket 0's key): see [`stop_key`].
+/// [`END`] this is 0 (the head's key): see [`stop_key`].
 #[inline]
 pub(crate) fn ref_so_key(w: Word) -> u64 {
     debug_assert!(is_ref(w));
@@ -237,8 +238,8 @@ pub(crate) fn ref_so_key(w: Word) -> u64 {
 /// A successor's `so_key` minus one, wrapping: the key walks compare with
 /// `target - 1` to ask "is the successor at or past `target`?" in one
 /// test. [`END`] (key 0) becomes `u64::MAX`, past everything; every other
-/// key is at least 1 (data keys are odd, a sentinel's other than bucket
-/// 0's is non-zero), so for them the test is the plain `>=`.
+/// key is at least 1 (data keys are odd, every sentinel's but the head's
+/// is non-zero), so for them the test is the plain `>=`.
 #[inline]
 pub(crate) fn stop_key(so_key: u64) -> u64 {
     so_key.wrapping_sub(1)
@@ -250,19 +251,20 @@ mod tests {
 
     #[test]
     fn references_round_trip() {
-        let top = (1usize << crate::raw::split_order::MAX_LOG2) - 1;
-        for bucket in [0usize, 1, 2, 3, 1000, (1 << 28) - 1, top] {
+        use crate::raw::split_order::{level_len, sentinel_at, MAX_LOG2};
+        let top = MAX_LOG2 as usize;
+        for (level, idx) in [(0, 0), (1, 0), (2, 1), (3, 2), (11, 1000), (top, 0)]
+            .into_iter()
+            .chain([(top, level_len(top) - 1)])
+        {
+            let s = sentinel_at(level, idx);
             for parity in 0..2 {
-                let w = sentinel_word(bucket, parity);
+                let w = sentinel_word(s, parity);
                 assert!(is_ref(w) && !is_marked(w) && !is_linked(w));
-                assert_eq!(ref_bucket(w), bucket);
+                assert_eq!(ref_so_key(w), s);
                 assert_eq!(ref_parity(w), parity);
-                assert_eq!(
-                    ref_so_key(w),
-                    crate::raw::split_order::sentinel_so_key(bucket)
-                );
                 let owned = relink(Word::from_bits(MARK | LINKED), w);
-                assert_eq!(ref_bucket(owned), bucket);
+                assert_eq!(ref_so_key(owned), s);
                 assert!(is_marked(owned) && is_linked(owned));
             }
         }
@@ -279,7 +281,7 @@ mod tests {
         assert_eq!(succ_node::<u64>(w), node as *const _);
         // SAFETY: allocated above, never shared.
         assert_eq!(unsafe { *Node::entry(succ_node::<u64>(w)) }, 5);
-        // SAFETY: as above.
+        // SAFETY: allocated above by `Node::alloc`, never shared.
         assert_eq!(unsafe { Node::unpublish(node) }, 5);
     }
 }

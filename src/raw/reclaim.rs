@@ -50,13 +50,14 @@ impl<E: Send + 'static, C> RawMap<E, C> {
     /// or on its own if another thread holds the batch.
     ///
     /// # Safety
-    /// `node` is a data node of this map, the calling thread's CAS unlinked
-    /// it, and it has not been retired before.
+    /// 1. `node` is a data node of this map;
+    /// 2. the calling thread's CAS unlinked it;
+    /// 3. it has not been retired before.
     pub(super) unsafe fn retire_node(&self, node: *const Node<E>, guard: &Guard) {
         let stripe = self.counters.local();
         let small = self.dir.state().log2() < BATCH_FROM_LOG2;
         let Some(held) = (!small).then(|| Stripe::try_batch(stripe)).flatten() else {
-            // SAFETY: forwarded contract.
+            // SAFETY: `retire_alone`'s contracts 1-3 are ours.
             return unsafe { retire_alone(node, stripe, guard) };
         };
         let mut open = stripe.open.load(Ordering::Relaxed);
@@ -166,8 +167,9 @@ fn flush_stripe<E: Send + 'static>(stripe: &SharedStripe, guard: &Guard) -> bool
 /// Defers freeing a batch after a grace period.
 ///
 /// # Safety
-/// `batch` came from `retire_node`, holds only retired (unlinked, never
-/// otherwise retired) `Node<E>`s, and is referenced from nowhere else.
+/// 1. `batch` came from `retire_node` and is referenced from nowhere else;
+/// 2. it holds only `Node<E>`s that were unlinked and are retired through
+///    it alone (never otherwise retired).
 unsafe fn seal<E: Send + 'static>(batch: *mut Batch, guard: &Guard) {
     // SAFETY: every node in the batch was unlinked before it was retired,
     // so no new reference to it can be made; the epoch runs this after
@@ -186,12 +188,16 @@ unsafe fn seal<E: Send + 'static>(batch: *mut Batch, guard: &Guard) {
 /// stripe for the next batch (or frees it if the stripe has one already).
 ///
 /// # Safety
-/// As for [`seal`], and no thread can still hold a reference to its nodes.
+/// 1. and 2. as for [`seal`];
+/// 3. no thread can still hold a reference to its nodes (a grace period
+///    has passed since they were unlinked).
 unsafe fn free_batch<E>(batch: *mut Batch) {
-    // SAFETY: per the contract, the batch is ours.
+    // SAFETY: contract 1: the box is ours alone.
     let mut batch = unsafe { Box::from_raw(batch) };
     for &node in &batch.nodes[..batch.len] {
-        // SAFETY: per the contract.
+        // SAFETY: `Node::free`'s contract: the node came from `Node::alloc`,
+        // is unreachable (unlinked, contract 2) and unreferenced (contract
+        // 3), and is freed once (retired through this batch alone).
         unsafe { free_catching::<E>(node as *mut Node<E>) };
     }
     let stripe = batch
@@ -222,7 +228,9 @@ unsafe fn free_batch<E>(batch: *mut Batch) {
 /// Retires one node on its own (the stripe's batch is taken).
 ///
 /// # Safety
-/// As for `RawMap::retire_node`.
+/// 1. `node` is a data node of the map `stripe` belongs to;
+/// 2. the calling thread's CAS unlinked it;
+/// 3. it has not been retired before.
 unsafe fn retire_alone<E: Send + 'static>(
     node: *const Node<E>,
     stripe: &SharedStripe,
@@ -231,8 +239,11 @@ unsafe fn retire_alone<E: Send + 'static>(
     stripe.retired_alone.fetch_add(1, Ordering::Relaxed);
     let stripe = Arc::clone(stripe);
     let node = node as *mut Node<E>;
-    // SAFETY: as in `seal`; the closure owns what it touches (the node's
-    // address and an `Arc`).
+    // SAFETY: `defer_unchecked`'s contract: the closure may run on any
+    // thread at any later time. It owns what it touches (the node's address
+    // and an `Arc` of the stripe), `E: Send + 'static`, and the node is
+    // freed only after every thread that could reach it has unpinned: it
+    // was unlinked (contract 2) before being deferred, once (contract 3).
     unsafe {
         guard.defer_unchecked(move || {
             free_catching(node);
@@ -244,10 +255,11 @@ unsafe fn retire_alone<E: Send + 'static>(
 /// Frees a node, catching a panic of its entry's `Drop` (module docs).
 ///
 /// # Safety
-/// As for `Node::free`.
+/// `Node::free`'s: 1. `node` came from `Node::alloc`; 2. it is unreachable;
+/// 3. no thread can still hold a reference to it.
 unsafe fn free_catching<E>(node: *mut Node<E>) {
-    // SAFETY: forwarded contract. The box is deallocated even if the
-    // entry's `Drop` panics.
+    // SAFETY: `Node::free`'s contracts 1-3 are ours. The box is deallocated
+    // even if the entry's `Drop` panics.
     let _ = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| unsafe {
         Node::free(node)
     }));
@@ -276,7 +288,9 @@ impl<E> Detached<E> {
         } else {
             succ_node::<E>(w) as *mut Node<E>
         };
-        // SAFETY: as above; each node is popped once.
+        // SAFETY: the chain owns its nodes (`detach_nodes`), each
+        // allocated by `Node::alloc`, and each is popped once (`next`
+        // moves past it first).
         Some((unsafe { Box::from_raw(node) }, is_marked(w)))
     }
 }
@@ -330,7 +344,9 @@ impl<E, C> RawMap<E, C> {
             if last.is_null() {
                 first = node;
             } else {
-                // SAFETY: as above; chain `last` to `node`, keeping its mark.
+                // SAFETY: `last` is a linked node the walk passed, owned by
+                // the map, with exclusive access (no other thread reads it);
+                // chain it to `node`, keeping its mark.
                 let last_word = unsafe { &(*last).link.next };
                 last_word.store(
                     relink(last_word.load(Ordering::Relaxed), node_word(node)),
@@ -341,7 +357,8 @@ impl<E, C> RawMap<E, C> {
             w = next;
         }
         if !last.is_null() {
-            // SAFETY: as above.
+            // SAFETY: `last` is the last linked node the walk passed, owned
+            // by the map, with exclusive access.
             let last_word = unsafe { &(*last).link.next };
             last_word.store(
                 relink(last_word.load(Ordering::Relaxed), END),

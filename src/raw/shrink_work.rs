@@ -14,7 +14,7 @@
 use super::directory::{DirState, ShrinkWork};
 use super::list::{mark_sentinel, search_hinted, set_unlinked, Match};
 use super::node::is_linked;
-use super::split_order::{parent_bucket, sentinel_so_key};
+use super::split_order::{bucket_mask, parent_sentinel, sentinel_at};
 use super::{RawEntry, RawMap};
 #[cfg(not(loom))]
 use crate::sync::AtomicUsize;
@@ -121,11 +121,12 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     /// Unlinks the sentinels of one chunk of a shrink and advances the
     /// shrink's done prefix.
     fn unlink_shrink_chunk(&self, work: ShrinkWork, guard: &Guard) {
-        let new_mask = (1usize << work.to) - 1;
-        for bucket in work.buckets.clone() {
-            let Some(slot) = work.slot(bucket, guard) else {
+        let new_mask = bucket_mask(u64::from(work.to));
+        for idx in work.slots.clone() {
+            let Some(slot) = work.slot(idx, guard) else {
                 break; // level never allocated
             };
+            let s = sentinel_at(work.level, idx);
             // After the grace period no operation uses this sentinel as a
             // start or links it, and growth is held off until the shrink
             // ends, so it is an ordinary node to delete: mark, then unlink
@@ -135,14 +136,15 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
             if !mark_sentinel(slot) {
                 continue; // never linked, or already unlinked
             }
-            let start = self.write_start(bucket & new_mask, guard);
+            let start = self.write_start(s & new_mask, guard);
             // The parent sentinel, if it is in a dropped level too, is
             // usually still linked (chunks go top level first), with only
             // data nodes between it and `slot`: start there if it still is.
             // Only a linked parent may serve: a sentinel that is not linked
             // is not in the list (or is being linked by someone else).
-            let hint = match parent_bucket(bucket) {
-                p if p > new_mask => self
+            let hint = match parent_sentinel(s) {
+                // In a dropped level: bits below the smaller directory's.
+                p if p & !new_mask != 0 => self
                     .dir
                     .slot(p, guard)
                     .map(|(parent, _)| parent)
@@ -153,16 +155,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
             // SAFETY: `start` is a sentinel of a level that stays; `hint` is
             // a linked sentinel between `start` and `slot` in split order.
             // The search passes `slot`'s key and unlinks the marked slot.
-            unsafe {
-                search_hinted::<E, _>(
-                    hint,
-                    start,
-                    sentinel_so_key(bucket),
-                    &mut |_| Match::NotEqual,
-                    self,
-                    guard,
-                )
-            };
+            unsafe { search_hinted::<E, _>(hint, start, s, &mut |_| Match::NotEqual, self, guard) };
             // The search passed the place of `slot`'s key with an unmarked
             // predecessor: `slot` is no longer linked.
             if set_unlinked(slot) {
@@ -224,6 +217,7 @@ pub(super) fn collector_step(guard: &Guard) {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::super::node::is_marked;
+    use super::super::split_order::hash_at_reversed_position;
     use super::super::{Action, Outcome};
     use super::*;
     use crate::sync::pin;
@@ -250,9 +244,16 @@ mod tests {
         }
     }
 
+    /// Keys are placed as the bit-reversed split order placed a key whose
+    /// hash is the key itself: key `b < 2^L` is in the bucket whose
+    /// sentinel key is `b` reversed.
+    fn hash(key: u64) -> u64 {
+        hash_at_reversed_position(key)
+    }
+
     fn insert(map: &RawMap<Key>, key: u64, guard: &Guard) {
         let outcome = map.compute(
-            key,
+            hash(key),
             &mut matcher(key),
             &mut |_, pending| Action::Put(pending.unwrap_or(Key(key))),
             guard,
@@ -261,7 +262,12 @@ mod tests {
     }
 
     fn remove(map: &RawMap<Key>, key: u64, guard: &Guard) {
-        let outcome = map.compute(key, &mut matcher(key), &mut |_, _| Action::Remove, guard);
+        let outcome = map.compute(
+            hash(key),
+            &mut matcher(key),
+            &mut |_, _| Action::Remove,
+            guard,
+        );
         assert!(
             matches!(outcome, Outcome::Removed(_)),
             "key {key} was there"
@@ -270,7 +276,8 @@ mod tests {
 
     fn contains(map: &RawMap<Key>, key: u64, guard: &Guard) -> bool {
         let mut m = matcher(key);
-        map.get(key, &mut |e: &Key| m(e, None), guard).is_some()
+        map.get(hash(key), &mut |e: &Key| m(e, None), guard)
+            .is_some()
     }
 
     /// Issue 17, defect 1: a helper that read a pending shrink's state and
@@ -314,7 +321,11 @@ mod tests {
         map.reserve(1024);
         assert_eq!(map.dir.state().log2(), 10);
         insert(&map, 600, &guard);
-        let (slot, _) = map.dir.slot(600, &guard).expect("level 10 allocated");
+        let sentinel_600 = 600u64.reverse_bits();
+        let (slot, _) = map
+            .dir
+            .slot(sentinel_600, &guard)
+            .expect("level 10 allocated");
         assert!(is_linked(slot.load(Ordering::Acquire)));
 
         // The helper wakes up and runs the rest of its claim.

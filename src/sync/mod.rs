@@ -93,7 +93,9 @@ pub(crate) fn pin() -> Guard {
 /// the returned guard, and must not retire anything through it.
 #[inline]
 pub(crate) unsafe fn unprotected() -> &'static Guard {
-    // SAFETY: forwarded contract.
+    // SAFETY: `crossbeam_epoch::unprotected`'s contract (no concurrent
+    // access to what is read through it, nothing retired through it) is
+    // ours, passed to our caller.
     unsafe { crossbeam_epoch::unprotected() }
 }
 

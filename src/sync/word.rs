@@ -20,7 +20,8 @@ pub(crate) struct Word(*mut u8);
 // it does nothing by itself. Dereferencing what it points to is unsafe and
 // argued where it happens.
 unsafe impl Send for Word {}
-// SAFETY: as above.
+// SAFETY: a `Word` is a value; sharing `&Word` lets threads copy it, which
+// does nothing by itself.
 unsafe impl Sync for Word {}
 
 impl core::fmt::Debug for Word {

@@ -16,8 +16,9 @@ pub enum HashMode {
     Good,
     /// Only four distinct hashes: long runs of equal split-order keys.
     Few,
-    /// Keys `2m` and `2m + 1` hash alike except in bit 63, which split order
-    /// drops: equal `so_key`s with different keys everywhere.
+    /// Keys `2m` and `2m + 1` hash alike except in bit 63, placed so that
+    /// split order drops that bit (`splitmap::hash_at_reversed_position`):
+    /// equal `so_key`s with different keys everywhere.
     Bit63,
 }
 
@@ -41,7 +42,8 @@ impl Hasher for ModeHasher {
     fn finish(&self) -> u64 {
         let h = self.fixed.unwrap_or_else(|| self.inner.finish());
         match self.mode {
-            HashMode::Good | HashMode::Bit63 => h,
+            HashMode::Good => h,
+            HashMode::Bit63 => splitmap::hash_at_reversed_position(h),
             HashMode::Few => h % 4,
         }
     }

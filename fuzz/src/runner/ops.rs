@@ -9,7 +9,7 @@
 //! readable and unchanged while entries are removed, replaced, compacted and
 //! reclaimed, and pending shrinks cannot finish meanwhile.
 
-use super::hash::{data_so_key, FuzzState};
+use super::hash::{data_so_key, FuzzState, HashKind, ModelMap};
 use super::input::{Ctor, Key, Op, OpsInput};
 use super::tracked::{Tracker, Val};
 use splitmap::{MapRef, SplitMap};
@@ -28,48 +28,55 @@ pub fn run_ops_bytes(data: &[u8]) {
 /// Runs one decoded input.
 pub fn run_ops(input: OpsInput) {
     let tracker = Tracker::new();
-    let pairs = |v: &[(u8, u16)]| -> Vec<(Key, u32)> {
+    // Initial pairs, keys folded like every op's (`HashKind::fold`).
+    let pairs = |kind: HashKind, v: &[(u8, u16)]| -> Vec<(Key, u32)> {
         v.iter()
-            .map(|&(k, n)| (Key::from(k), u32::from(n)))
+            .map(|&(k, n)| (kind.fold(Key::from(k)), u32::from(n)))
             .collect()
     };
     let vals = |v: &[(Key, u32)]| -> Vec<(Key, Val)> {
         v.iter().map(|&(k, n)| (k, tracker.val(n))).collect()
     };
     let fuzz = FuzzState::new;
+    // `RandomState` maps: a good hash, keys unchanged.
+    let std_hash = HashKind::Full;
+    let ops = &input.ops;
     match input.ctor {
-        Ctor::New => Run::<RandomState>::go(SplitMap::new(), &[], &tracker, &input.ops),
-        Ctor::Default => Run::<RandomState>::go(SplitMap::default(), &[], &tracker, &input.ops),
+        Ctor::New => Run::<RandomState>::go(SplitMap::new(), std_hash, &[], &tracker, ops),
+        Ctor::Default => Run::<RandomState>::go(SplitMap::default(), std_hash, &[], &tracker, ops),
         Ctor::WithCapacity(c) => Run::<RandomState>::go(
             SplitMap::with_capacity(usize::from(c % 4096)),
+            std_hash,
             &[],
             &tracker,
-            &input.ops,
+            ops,
         ),
         Ctor::Collect(v) => {
-            let init = pairs(&v);
+            let init = pairs(std_hash, &v);
             let map: SplitMap<Key, Val> = vals(&init).into_iter().collect();
-            Run::go(map, &init, &tracker, &input.ops)
+            Run::go(map, std_hash, &init, &tracker, ops)
         }
         Ctor::FromStd(kind, seed, v) => {
-            let init = pairs(&v);
+            let init = pairs(kind, &v);
             let mut std_map = HashMap::with_hasher(fuzz(kind, seed));
             std_map.extend(vals(&init));
             // The std map has deduplicated: the split map replaced nothing.
             let init: Vec<_> = std_map.iter().map(|(&k, v)| (k, v.n)).collect();
-            Run::go(SplitMap::from(std_map), &init, &tracker, &input.ops)
+            Run::go(SplitMap::from(std_map), kind, &init, &tracker, ops)
         }
         Ctor::WithHasher(kind, seed) => Run::go(
             SplitMap::with_hasher(fuzz(kind, seed)),
+            kind,
             &[],
             &tracker,
-            &input.ops,
+            ops,
         ),
         Ctor::WithCapacityAndHasher(c, kind, seed) => Run::go(
             SplitMap::with_capacity_and_hasher(usize::from(c % 4096), fuzz(kind, seed)),
+            kind,
             &[],
             &tracker,
-            &input.ops,
+            ops,
         ),
         Ctor::Layout {
             min_log2,
@@ -82,9 +89,10 @@ pub fn run_ops(input: OpsInput) {
                 1 + usize::from(load_factor % 4),
                 fuzz(kind, seed),
             ),
+            kind,
             &[],
             &tracker,
-            &input.ops,
+            ops,
         ),
     }
 }
@@ -93,8 +101,10 @@ pub fn run_ops(input: OpsInput) {
 /// map's history counters to say.
 struct Run<'m, S> {
     map: &'m SplitMap<Key, Val, S>,
+    /// The map's hash kind: how the input's keys are folded.
+    kind: HashKind,
     tracker: &'m Arc<Tracker>,
-    model: HashMap<Key, u32>,
+    model: ModelMap<Key, u32>,
     inserts: u64,
     removes: u64,
     replaces: u64,
@@ -128,11 +138,18 @@ where
 {
     /// Runs `ops` on `map`, which was built by inserting `init` in order
     /// (later pairs replace earlier ones).
-    fn go(map: SplitMap<Key, Val, S>, init: &[(Key, u32)], tracker: &Arc<Tracker>, ops: &[Op]) {
-        let mut model = HashMap::new();
+    fn go(
+        map: SplitMap<Key, Val, S>,
+        kind: HashKind,
+        init: &[(Key, u32)],
+        tracker: &Arc<Tracker>,
+        ops: &[Op],
+    ) {
+        let mut model = ModelMap::default();
         model.extend(init.iter().copied());
         let mut run = Run {
             map: &map,
+            kind,
             tracker,
             inserts: model.len() as u64,
             removes: 0,
@@ -242,15 +259,18 @@ where
             }
         };
         let map = self.map;
+        // The input's key `k` as this run's key (folded for few-hash maps).
+        let kind = self.kind;
+        let fold = |k: u8| kind.fold(Key::from(k));
         match *op {
             Op::Insert(k, n) => {
-                let (k, n) = (Key::from(k), u32::from(n));
+                let (k, n) = (fold(k), u32::from(n));
                 let got = map.insert(k, self.val(n)).map(|v| v.n);
                 assert_eq!(got, self.model_put(k, n), "{}", ctx("old value"));
                 self.check_key(k, &ctx("after"));
             }
             Op::PinInsert(k, n) => {
-                let (k, n) = (Key::from(k), u32::from(n));
+                let (k, n) = (fold(k), u32::from(n));
                 let got = m().insert(k, self.val(n));
                 let want = self.model_put(k, n);
                 assert_eq!(n_of(got), want, "{}", ctx("old value"));
@@ -258,30 +278,30 @@ where
                 self.check_key(k, &ctx("after"));
             }
             Op::Get(k) => {
-                let k = Key::from(k);
+                let k = fold(k);
                 let got = map.get(&k).map(|v| v.n);
                 assert_eq!(got, self.model.get(&k).copied(), "{}", ctx("value"));
             }
             Op::PinGet(k) => {
-                let k = Key::from(k);
+                let k = fold(k);
                 let got = m().get(&k);
                 let want = self.model.get(&k).copied();
                 assert_eq!(n_of(got), want, "{}", ctx("value"));
                 hold(got, want);
             }
             Op::GetWith(k) => {
-                let k = Key::from(k);
+                let k = fold(k);
                 let got = map.get_with(&k, |v| v.n);
                 assert_eq!(got, self.model.get(&k).copied(), "{}", ctx("value"));
             }
             Op::GetKeyValue(k) => {
-                let k = Key::from(k);
+                let k = fold(k);
                 let got = map.get_key_value(&k).map(|(k, v)| (k, v.n));
                 let want = self.model.get(&k).map(|&n| (k, n));
                 assert_eq!(got, want, "{}", ctx("entry"));
             }
             Op::PinGetKeyValue(k) => {
-                let k = Key::from(k);
+                let k = fold(k);
                 let got = m().get_key_value(&k);
                 let want = self.model.get(&k).copied();
                 assert_eq!(
@@ -293,7 +313,7 @@ where
                 hold(got.map(|(_, v)| v), want);
             }
             Op::ContainsKey(k) => {
-                let k = Key::from(k);
+                let k = fold(k);
                 assert_eq!(
                     map.contains_key(&k),
                     self.model.contains_key(&k),
@@ -302,7 +322,7 @@ where
                 );
             }
             Op::PinContainsKey(k) => {
-                let k = Key::from(k);
+                let k = fold(k);
                 assert_eq!(
                     m().contains_key(&k),
                     self.model.contains_key(&k),
@@ -311,13 +331,13 @@ where
                 );
             }
             Op::Remove(k) => {
-                let k = Key::from(k);
+                let k = fold(k);
                 let got = map.remove(&k).map(|v| v.n);
                 assert_eq!(got, self.model_remove(k), "{}", ctx("removed value"));
                 self.check_key(k, &ctx("after"));
             }
             Op::PinRemove(k) => {
-                let k = Key::from(k);
+                let k = fold(k);
                 let got = m().remove(&k);
                 let want = self.model_remove(k);
                 assert_eq!(n_of(got), want, "{}", ctx("removed value"));
@@ -325,14 +345,14 @@ where
                 self.check_key(k, &ctx("after"));
             }
             Op::RemoveEntry(k) => {
-                let k = Key::from(k);
+                let k = fold(k);
                 let got = map.remove_entry(&k).map(|(k, v)| (k, v.n));
                 let want = self.model_remove(k).map(|n| (k, n));
                 assert_eq!(got, want, "{}", ctx("removed entry"));
                 self.check_key(k, &ctx("after"));
             }
             Op::PinRemoveEntry(k) => {
-                let k = Key::from(k);
+                let k = fold(k);
                 let got = m().remove_entry(&k);
                 let want = self.model_remove(k);
                 assert_eq!(
@@ -345,7 +365,7 @@ where
                 self.check_key(k, &ctx("after"));
             }
             Op::Update(k, d) | Op::PinUpdate(k, d) => {
-                let k = Key::from(k);
+                let k = fold(k);
                 let d = u32::from(d);
                 let mut calls = 0;
                 let tracker = self.tracker;
@@ -374,7 +394,7 @@ where
                 self.check_key(k, &ctx("after"));
             }
             Op::GetOrInsertWith(k, n) | Op::PinGetOrInsertWith(k, n) => {
-                let (k, n) = (Key::from(k), u32::from(n));
+                let (k, n) = (fold(k), u32::from(n));
                 let mut calls = 0;
                 let tracker = self.tracker;
                 let f = || {
@@ -403,7 +423,7 @@ where
                 self.check_key(k, &ctx("after"));
             }
             Op::Compute(k, c) | Op::PinCompute(k, c) => {
-                let k = Key::from(k);
+                let k = fold(k);
                 let mut calls = 0;
                 let tracker = self.tracker;
                 let f = |cur: Option<&Val>| {
@@ -432,7 +452,7 @@ where
                 self.check_key(k, &ctx("after"));
             }
             Op::Retain(keep) | Op::PinRetain(keep) => {
-                let mut visited = HashMap::new();
+                let mut visited = ModelMap::default();
                 let f = |k: &Key, v: &Val| {
                     assert!(
                         visited.insert(*k, v.n).is_none(),
@@ -464,13 +484,13 @@ where
             }
             Op::InsertRange { start, len, v } => {
                 let n = u32::from(v);
-                for k in range(start, len) {
+                for k in kind.fold_range(range(start, len)) {
                     let got = map.insert(k, self.val(n)).map(|v| v.n);
                     assert_eq!(got, self.model_put(k, n), "{}", ctx(&format!("key {k}")));
                 }
             }
             Op::RemoveRange { start, len } => {
-                for k in range(start, len) {
+                for k in kind.fold_range(range(start, len)) {
                     let got = map.remove(&k).map(|v| v.n);
                     assert_eq!(got, self.model_remove(k), "{}", ctx(&format!("key {k}")));
                 }
@@ -544,8 +564,12 @@ where
                 self.check_walk(entries.iter().map(|(k, v)| (k, v)), &ctx("into_iter"));
             }
             Op::EqCheck => {
-                // Values of their own: what these maps retire is not counted
+                // Values of their own: what this map retires is not counted
                 // in `map`'s stats, so keep it out of the run's tracker.
+                // One comparison map, edited between the comparisons (the
+                // contents each comparison sees are as if built afresh; a
+                // second map built from the model cost as much as the rest
+                // of the check).
                 let tracker = Tracker::new();
                 let same = SplitMap::with_hasher(map.hasher().clone());
                 (&same).extend(self.model.iter().map(|(&k, &n)| (k, tracker.val(n))));
@@ -565,31 +589,30 @@ where
                         "{}",
                         ctx("missing key")
                     );
+                    same.insert(k, tracker.val(n));
                 }
-                let more = SplitMap::with_hasher(map.hasher().clone());
-                (&more).extend(self.model.iter().map(|(&k, &n)| (k, tracker.val(n))));
                 let extra = (0..=Key::MAX)
                     .find(|k| !self.model.contains_key(k))
                     .unwrap();
-                more.insert(extra, tracker.val(0));
-                assert_eq!(both_eq(&more, map), (false, false), "{}", ctx("extra key"));
+                same.insert(extra, tracker.val(0));
+                assert_eq!(both_eq(&same, map), (false, false), "{}", ctx("extra key"));
             }
             Op::Extend(ref pairs) => {
                 let tracker = self.tracker;
                 (&*map).extend(
                     pairs
                         .iter()
-                        .map(|&(k, n)| (Key::from(k), tracker.val(u32::from(n)))),
+                        .map(|&(k, n)| (fold(k), tracker.val(u32::from(n)))),
                 );
                 for &(k, n) in pairs {
-                    self.model_put(Key::from(k), u32::from(n));
+                    self.model_put(fold(k), u32::from(n));
                 }
                 for &(k, _) in pairs {
-                    self.check_key(Key::from(k), &ctx("after"));
+                    self.check_key(fold(k), &ctx("after"));
                 }
             }
             Op::HoldAcrossRemove(k, n) => {
-                let (k, n) = (Key::from(k), u32::from(n));
+                let (k, n) = (fold(k), u32::from(n));
                 let pin = map.pin();
                 let r = pin.get(&k);
                 let want = self.model.get(&k).copied();
@@ -679,7 +702,7 @@ where
     /// Compares a walk of the map with the model: split order, no key twice,
     /// every key with its value.
     fn check_walk<'a>(&self, walk: impl Iterator<Item = (&'a Key, &'a Val)>, ctx: &str) {
-        let mut seen = HashMap::with_capacity(self.model.len());
+        let mut seen = ModelMap::with_capacity_and_hasher(self.model.len(), Default::default());
         let mut last_so_key = 0;
         for (k, v) in walk {
             let so_key = data_so_key(self.map.hasher().hash_one(k));

@@ -1,12 +1,16 @@
 //! The segmented bucket directory: where each bucket's sentinel lives, how
 //! many buckets are in use, and the grow / shrink state machine.
 //!
-//! Level 0 holds bucket 0; level `k >= 1` holds buckets `[2^(k-1), 2^k)`, so
-//! doubling the bucket count only adds a level and never moves a node. The
-//! sentinels *are* the level slots: one link word per bucket, no separate
-//! allocation, no stored `so_key` (it is `reverse_bits(bucket)`). Levels are
-//! allocated lazily by CAS; a level past the bucket count is retired only by
-//! a finished shrink, through the epoch.
+//! A bucket is named by its sentinel's key `s` (`split_order.rs`). Level 0
+//! holds the sentinel 0; level `k >= 1` the `2^(k-1)` sentinels whose lowest
+//! set bit is bit `64 - k`, in split order, so doubling the bucket count
+//! only adds a level and never moves a node. The sentinels *are* the level
+//! slots: one link word per bucket, no separate allocation, no stored
+//! `so_key` (it is implied by the slot). Level words are kept in a table
+//! indexed by the trailing zeros of the keys they hold (`64 - k`), so a
+//! read finds its slot from its key with a mask, a `tzcnt` and a shift.
+//! Levels are allocated lazily by CAS; a level past the bucket count is
+//! retired only by a finished shrink, through the epoch.
 //!
 //! The directory owns the `state` word, the level arrays and the shrink's
 //! work distribution. It never walks the list and never changes a slot:
@@ -53,14 +57,23 @@ mod shrink;
 pub(crate) use shrink::ShrinkWork;
 use shrink::{seq_tag, CANCELLED};
 
-use crate::raw::node::{is_linked, ref_bucket, ref_parity, LINKED, UNCLAIMED};
-use crate::raw::split_order::{bucket_of, level_len, level_of, parent_bucket, MAX_LOG2};
+use crate::raw::node::{is_linked, ref_parity, ref_so_key, LINKED, UNCLAIMED};
+use crate::raw::split_order::{
+    bucket_mask, level_len, parent_sentinel, slot_of_sentinel, MAX_LOG2,
+};
 use crate::sync::{Arc, AtomicU64, AtomicUsize, AtomicWord, Guard, Ordering, Word};
 
-/// One level word per possible bit length of a bucket number, though only
-/// levels up to `MAX_LOG2` are ever allocated: `level_of` then needs no
-/// bounds check on the hot path.
-const LEVELS: usize = usize::BITS as usize + 1;
+/// One level word per possible count of trailing zeros of a sentinel key
+/// (0..=64), though only levels up to `MAX_LOG2` (at least `64 - MAX_LOG2`
+/// trailing zeros) are ever allocated: the hot path then needs no bounds
+/// check.
+const LEVELS: usize = 65;
+
+/// The index in the level table of directory level `level`.
+#[inline]
+const fn table_index(level: usize) -> usize {
+    64 - level
+}
 
 const LOG2_MASK: u64 = 0x3f;
 const FROM_SHIFT: u32 = 6;
@@ -88,8 +101,8 @@ impl DirState {
 
 pub(crate) struct Directory {
     state: AtomicU64,
-    /// Level arrays, each word an array address with its incarnation
-    /// parity in bit 0 (module docs).
+    /// Level arrays, indexed by [`table_index`], each word an array
+    /// address with its incarnation parity in bit 0 (module docs).
     levels: [AtomicWord; LEVELS],
     /// The latest shrink `seq` whose grace period has elapsed, recorded by
     /// the shrink's deferred closure; shared with it.
@@ -126,7 +139,7 @@ impl Directory {
         let head = new_level(0);
         head[0].store(crate::raw::node::END.or(LINKED), Ordering::Relaxed);
         let head = Box::into_raw(head) as *const AtomicWord;
-        dir.levels[0].store(Word::from_ptr(head), Ordering::Relaxed);
+        dir.levels[table_index(0)].store(Word::from_ptr(head), Ordering::Relaxed);
         dir.allocated_slots.store(1, Ordering::Relaxed);
         dir
     }
@@ -139,7 +152,9 @@ impl Directory {
     /// The head of the list (bucket 0's sentinel), always linked.
     #[inline]
     pub(crate) fn head<'g>(&'g self, _guard: &'g Guard) -> &'g AtomicWord {
-        let base: *const AtomicWord = self.levels[0].load(Ordering::Relaxed).ptr(PARITY);
+        let base: *const AtomicWord = self.levels[table_index(0)]
+            .load(Ordering::Relaxed)
+            .ptr(PARITY);
         // SAFETY: level 0 is allocated in `new` and only freed in `Drop`.
         unsafe { &*base }
     }
@@ -147,25 +162,24 @@ impl Directory {
     /// The level array of `level` and its parity, if allocated.
     #[inline]
     fn level(&self, level: usize) -> (Option<*const AtomicWord>, usize) {
-        let w = self.levels[level].load(Ordering::Acquire);
+        let w = self.levels[table_index(level)].load(Ordering::Acquire);
         let base: *const AtomicWord = w.ptr(PARITY);
         ((!base.is_null()).then_some(base), w.bits() & PARITY)
     }
 
-    /// The slot of `bucket` and its level's parity, if its level is
+    /// The slot of the sentinel `s` and its level's parity, if its level is
     /// allocated.
-    #[inline]
-    pub(crate) fn slot<'g>(
-        &'g self,
-        bucket: usize,
-        _guard: &'g Guard,
-    ) -> Option<(&'g AtomicWord, usize)> {
-        let (level, idx) = level_of(bucket);
-        let (base, parity) = self.level(level);
-        // SAFETY: a non-null level word points at `level_len(level)` slots
-        // (`idx` is in range by `level_of`); a level is retired through the
-        // epoch after its word is cleared, and we are pinned by `_guard`.
-        base.map(|base| (unsafe { &*base.add(idx) }, parity))
+    #[inline(always)]
+    pub(crate) fn slot<'g>(&'g self, s: u64, _guard: &'g Guard) -> Option<(&'g AtomicWord, usize)> {
+        let (table, idx) = slot_of_sentinel(s);
+        let w = self.levels[table].load(Ordering::Acquire);
+        let base: *const AtomicWord = w.ptr(PARITY);
+        // SAFETY: a non-null level word points at the level's slots, and
+        // `idx` is in range (`slot_of_sentinel` gives an index below
+        // `level_len` of the level `table` stands for); a level is retired
+        // through the epoch after its word is cleared, and we are pinned by
+        // `_guard`.
+        (!base.is_null()).then(|| (unsafe { &*base.add(idx) }, w.bits() & PARITY))
     }
 
     /// The sentinel a reference word names, if that incarnation of its
@@ -176,8 +190,8 @@ impl Directory {
         reference: Word,
         _guard: &'g Guard,
     ) -> Option<&'g AtomicWord> {
-        let (level, idx) = level_of(ref_bucket(reference));
-        let w = self.levels[level].load(Ordering::Acquire);
+        let (table, idx) = slot_of_sentinel(ref_so_key(reference));
+        let w = self.levels[table].load(Ordering::Acquire);
         if w.bits() & PARITY != ref_parity(reference) {
             return None;
         }
@@ -185,31 +199,27 @@ impl Directory {
         if base.is_null() {
             return None;
         }
-        // SAFETY: as in `slot`.
+        // SAFETY: a non-null level word points at the level's slots, `idx`
+        // is below its length (`slot_of_sentinel`), and the array is
+        // retired through the epoch only after its word is cleared, while
+        // we are pinned by `_guard`.
         Some(unsafe { &*base.add(idx) })
     }
 
-    /// The slot of `bucket` and its parity, allocating its level if needed.
-    pub(crate) fn slot_or_alloc<'g>(
-        &'g self,
-        bucket: usize,
-        guard: &'g Guard,
-    ) -> (&'g AtomicWord, usize) {
-        if let Some(found) = self.slot(bucket, guard) {
+    /// The slot of the sentinel `s` and its parity, allocating its level if
+    /// needed.
+    pub(crate) fn slot_or_alloc<'g>(&'g self, s: u64, guard: &'g Guard) -> (&'g AtomicWord, usize) {
+        if let Some(found) = self.slot(s, guard) {
             return found;
         }
-        let (level, _) = level_of(bucket);
-        let current = self.levels[level].load(Ordering::Acquire);
+        let level = crate::raw::split_order::level_of_sentinel(s);
+        let word = &self.levels[table_index(level)];
+        let current = word.load(Ordering::Acquire);
         if current.bits() & !PARITY == 0 {
             let fresh = Box::into_raw(new_level(level)) as *const AtomicWord;
             let parity = (current.bits() & PARITY) ^ PARITY;
             let installed = Word::from_ptr(fresh).or(parity);
-            match self.levels[level].compare_exchange(
-                current,
-                installed,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
+            match word.compare_exchange(current, installed, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
                     self.allocated_slots
                         .fetch_add(level_len(level), Ordering::Relaxed);
@@ -220,33 +230,47 @@ impl Directory {
                 }
             }
         }
-        self.slot(bucket, guard).expect("level was just installed")
+        self.slot(s, guard).expect("level was just installed")
     }
 
-    /// The word a read of `hash` starts from: the successor word of its
+    /// The word of the sentinel of `so_key`'s bucket, if its level is
+    /// allocated, else [`UNCLAIMED`]: the start of a read when it is
+    /// flagged `LINKED` (the common case, one load after the level word).
+    #[inline(always)]
+    pub(crate) fn own_start(&self, so_key: u64, guard: &Guard) -> Word {
+        // The state word's low six bits are `log2`: the mask takes it as is.
+        let s = so_key & bucket_mask(self.state.load(Ordering::Acquire));
+        match self.slot(s, guard) {
+            Some((slot, _)) => slot.load(Ordering::Acquire),
+            None => UNCLAIMED,
+        }
+    }
+
+    /// The word a read of `so_key` starts from: the successor word of its
     /// bucket's sentinel if that is linked, else of the nearest linked
     /// ancestor's; and whether it is the bucket's own. Never allocates or
-    /// links.
+    /// links. Also the start of a walk resumed at `so_key` (any key).
     #[inline(always)]
-    pub(crate) fn read_start(&self, hash: u64, guard: &Guard) -> (Word, bool) {
-        let bucket = bucket_of(hash, self.state().log2());
-        if let Some((slot, _)) = self.slot(bucket, guard) {
+    pub(crate) fn read_start(&self, so_key: u64, guard: &Guard) -> (Word, bool) {
+        // The state word's low six bits are `log2`: the mask takes it as is.
+        let s = so_key & bucket_mask(self.state.load(Ordering::Acquire));
+        if let Some((slot, _)) = self.slot(s, guard) {
             let w = slot.load(Ordering::Acquire);
             if is_linked(w) {
                 return (w, true);
             }
         }
-        (self.ancestor_start(bucket, guard), false)
+        (self.ancestor_start(s, guard), false)
     }
 
     /// [`Directory::read_start`] when the bucket's own sentinel is not
     /// linked: the nearest linked ancestor's successor word.
     #[cold]
     #[inline(never)]
-    fn ancestor_start(&self, mut bucket: usize, guard: &Guard) -> Word {
+    fn ancestor_start(&self, mut s: u64, guard: &Guard) -> Word {
         loop {
-            bucket = parent_bucket(bucket); // bucket 0 is always linked
-            if let Some((slot, _)) = self.slot(bucket, guard) {
+            s = parent_sentinel(s); // the sentinel 0 is always linked
+            if let Some((slot, _)) = self.slot(s, guard) {
                 let w = slot.load(Ordering::Acquire);
                 if is_linked(w) {
                     return w;
@@ -326,12 +350,12 @@ impl Directory {
     /// (exclusive access: the list's nodes were taken out, see
     /// `RawMap::take_all`).
     pub(crate) fn reset_slots(&mut self) {
-        for (level, word) in self.levels.iter_mut().enumerate() {
+        for (table, word) in self.levels.iter_mut().enumerate() {
             let base: *const AtomicWord = word.get_mut().ptr(PARITY);
             if base.is_null() {
                 continue;
             }
-            for idx in 0..level_len(level) {
+            for idx in 0..level_len(table_index(table)) {
                 // SAFETY: `&mut self`; an installed level has `level_len`
                 // slots.
                 unsafe { &*base.add(idx) }.store(UNCLAIMED, Ordering::Relaxed);
@@ -354,11 +378,13 @@ fn new_level(level: usize) -> Box<[AtomicWord]> {
 /// Frees a level array.
 ///
 /// # Safety
-/// `base` came from a `Box<[AtomicWord]>` of `level_len(level)` slots, is no
-/// longer reachable, and no thread holds a reference into it.
+/// 1. `base` came from a `Box<[AtomicWord]>` of `level_len(level)` slots;
+/// 2. it is no longer reachable (its level word was cleared or replaced);
+/// 3. no thread holds a reference into it.
 unsafe fn free_level(base: *const AtomicWord, level: usize) {
     let len = level_len(level);
-    // SAFETY: per the contract, this is the original boxed slice.
+    // SAFETY: the original boxed slice (contract 1), which nobody can reach
+    // or hold (contracts 2 and 3).
     drop(unsafe {
         Box::from_raw(core::ptr::slice_from_raw_parts_mut(
             base as *mut AtomicWord,
@@ -369,12 +395,14 @@ unsafe fn free_level(base: *const AtomicWord, level: usize) {
 
 impl Drop for Directory {
     fn drop(&mut self) {
-        for (level, word) in self.levels.iter_mut().enumerate() {
+        for (table, word) in self.levels.iter_mut().enumerate() {
             let base: *const AtomicWord = word.get_mut().ptr(PARITY);
             if !base.is_null() {
                 // SAFETY: `&mut self`: no other thread can reach the
                 // directory; retired levels were detached before retiring.
-                unsafe { free_level(base, level) };
+                // `table_index` is its own inverse: this is level `table`'s
+                // array.
+                unsafe { free_level(base, table_index(table)) };
             }
         }
     }

@@ -78,7 +78,8 @@
 //! slot words; the unlinking itself is `shrink_work.rs`'s (through `list.rs`).
 
 use super::{
-    free_level, DirState, Directory, FROM_SHIFT, LOG2_MASK, PARITY, PENDING, SEQ_MASK, SEQ_SHIFT,
+    free_level, table_index, DirState, Directory, FROM_SHIFT, LOG2_MASK, PARITY, PENDING, SEQ_MASK,
+    SEQ_SHIFT,
 };
 use crate::raw::node::{is_linked, is_marked, UNCLAIMED};
 use crate::raw::split_order::{level_len, MAX_LOG2};
@@ -124,17 +125,17 @@ impl DirState {
             .sum()
     }
 
-    /// The level and buckets of chunk `chunk` of the pending shrink. Chunks
-    /// are handed out top level first, so when a sentinel is unlinked its
-    /// parent (one level down) is usually still linked and every stray
-    /// sentinel between the two is already gone: the unlinking search from
-    /// the parent then walks only data nodes.
+    /// The level and the slot indices (in split order) of chunk `chunk` of
+    /// the pending shrink. Chunks are handed out top level first, so when a
+    /// sentinel is unlinked its parent (one level down) is usually still
+    /// linked and every stray sentinel between the two is already gone: the
+    /// unlinking search from the parent then walks only data nodes.
     fn shrink_chunk(self, mut chunk: usize) -> (usize, Range<usize>) {
         for level in (self.log2() as usize + 1..=self.shrink_from() as usize).rev() {
             let chunks = level_len(level).div_ceil(SHRINK_CHUNK);
             if chunk < chunks {
-                let first = (1usize << (level - 1)) + chunk * SHRINK_CHUNK;
-                return (level, first..(first + SHRINK_CHUNK).min(1usize << level));
+                let first = chunk * SHRINK_CHUNK;
+                return (level, first..(first + SHRINK_CHUNK).min(level_len(level)));
             }
             chunk -= chunks;
         }
@@ -176,31 +177,33 @@ pub(super) fn seq_tag(seq: u64) -> u64 {
     (seq & (u64::MAX >> COUNT_BITS)) << COUNT_BITS
 }
 
-/// A stretch of a pending shrink's work taken by one thread: the buckets
-/// (all in one dropped level) whose sentinels it unlinks.
+/// A stretch of a pending shrink's work taken by one thread: slots of one
+/// dropped level whose sentinels it unlinks.
 pub(crate) struct ShrinkWork {
     /// The bucket count the shrink goes down to (`log2`).
     pub(crate) to: u32,
-    pub(crate) buckets: Range<usize>,
+    /// The dropped level the chunk lies in.
+    pub(crate) level: usize,
+    /// The chunk's slot indices in its level (split order).
+    pub(crate) slots: Range<usize>,
     /// The chunk's level array, captured before the claim (module docs);
     /// `None` if the level was never allocated.
     base: Option<*const AtomicWord>,
-    first: usize,
     chunk: usize,
     state: DirState,
 }
 
 impl ShrinkWork {
-    /// The slot of `bucket` (in `self.buckets`) in the captured array.
-    pub(crate) fn slot<'g>(&self, bucket: usize, _guard: &'g Guard) -> Option<&'g AtomicWord> {
-        debug_assert!(self.buckets.contains(&bucket));
+    /// The slot at index `idx` (in `self.slots`) of the captured array.
+    pub(crate) fn slot<'g>(&self, idx: usize, _guard: &'g Guard) -> Option<&'g AtomicWord> {
+        debug_assert!(self.slots.contains(&idx));
         let base = self.base?;
         // SAFETY: `base` is a level array of this shrink's dropped level,
         // captured while it was installed; it is retired through the epoch
         // only after being detached, and we are pinned by `_guard` since
-        // before the capture. `bucket - first` is in range: a chunk lies
-        // inside its level.
-        Some(unsafe { &*base.add(bucket - self.first) })
+        // before the capture. `idx` is in range: a chunk lies inside its
+        // level.
+        Some(unsafe { &*base.add(idx) })
     }
 }
 
@@ -344,11 +347,11 @@ impl Directory {
 
     /// Chunk `chunk` of the shrink `state`, with its level array captured.
     fn capture(&self, state: DirState, chunk: usize) -> ShrinkWork {
-        let (level, buckets) = state.shrink_chunk(chunk);
+        let (level, slots) = state.shrink_chunk(chunk);
         ShrinkWork {
             to: state.log2(),
-            first: 1usize << (level - 1),
-            buckets,
+            level,
+            slots,
             base: self.level(level).0,
             chunk,
             state,
@@ -401,15 +404,17 @@ impl Directory {
     /// A stale answer is harmless: the prefix CAS that follows fails if the
     /// shrink moved on.
     fn chunk_finished(&self, state: DirState, chunk: usize) -> bool {
-        let (level, buckets) = state.shrink_chunk(chunk);
+        let (level, slots) = state.shrink_chunk(chunk);
         let Some(base) = self.level(level).0 else {
             return true;
         };
-        let first = 1usize << (level - 1);
-        buckets.into_iter().all(|bucket| {
-            // SAFETY: as in `slot`; the caller is pinned (it holds a guard
-            // for `advance_shrink`).
-            let w = unsafe { &*base.add(bucket - first) }.load(Ordering::Acquire);
+        slots.into_iter().all(|idx| {
+            // SAFETY: `base` is an installed level array (read from its
+            // word just now), `idx` is inside the level (a chunk lies in its
+            // level), and the array is retired through the epoch only after
+            // its word is cleared, while the caller is pinned (it holds a
+            // guard for `advance_shrink`).
+            let w = unsafe { &*base.add(idx) }.load(Ordering::Acquire);
             w == UNCLAIMED || (is_marked(w) && !is_linked(w))
         })
     }
@@ -438,7 +443,7 @@ impl Directory {
     fn end_shrink(&self, state: DirState, guard: &Guard) -> bool {
         let (to, from) = (state.log2(), state.shrink_from());
         for level in to as usize + 1..=from as usize {
-            let old = self.levels[level].load(Ordering::Acquire);
+            let old = self.levels[table_index(level)].load(Ordering::Acquire);
             let base: *const AtomicWord = old.ptr(PARITY);
             if base.is_null() {
                 continue; // never allocated, or already detached
@@ -453,7 +458,7 @@ impl Directory {
             // Keep the parity bit: the next array for this level gets the
             // other one.
             let detached = Word::from_bits(old.bits() & PARITY);
-            if self.levels[level]
+            if self.levels[table_index(level)]
                 .compare_exchange(old, detached, Ordering::AcqRel, Ordering::Acquire)
                 .is_err()
             {

@@ -33,7 +33,7 @@
 //! such cut at which the rest still fails. What is printed is thus a proof
 //! on its own: a short list of operations plus "the key held one of these".
 
-use super::history::{Event, Op, ShowSlot, Slot};
+use super::history::{Event, Op, ShowResult, ShowSlot, Slot, ANY};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
@@ -130,7 +130,7 @@ impl Search<'_> {
                 if next == slot {
                     continue;
                 }
-            } else if ret != call.ret {
+            } else if ret != call.ret && call.ret != ANY {
                 continue;
             }
             done[i / 64] |= 1 << (i % 64);
@@ -299,7 +299,7 @@ impl Violation {
             at(e.invoke),
             response,
             e.op.to_string(),
-            ShowSlot(e.ret),
+            ShowResult(e.op, e.ret),
             note
         )
     }

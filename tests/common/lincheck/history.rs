@@ -14,10 +14,28 @@ use std::fmt;
 /// One key's slot in the sequential model: absent, or a value.
 pub type Slot = Option<u64>;
 
+/// A recorded result that is not known and matches any model result: the
+/// per-key part of a whole-map operation (`retain`, `clear`) does not say
+/// what it did to each key. Never written as a value (values are below
+/// 2^40).
+pub const ANY: Slot = Some(u64::MAX);
+
+/// `ContainsKey`'s results, and `RetainRemove`'s and `ClearRemove`'s
+/// "removed it" / "left it".
+pub const YES: Slot = Some(1);
+pub const NO: Slot = None;
+
 /// A single-key operation with its argument. Every operation returns a
 /// `Slot`: the old value (`Insert`, `Remove`), the new one (`Update`,
-/// `Compute`), the current one (`Get`), the value now stored
-/// (`GetOrInsertWith`, always `Some`).
+/// `Compute`), the current one (`Get`, `Walk`), the value now stored
+/// (`GetOrInsertWith`, always `Some`), or a yes/no ([`YES`], [`NO`]).
+///
+/// `Walk`, `RetainRemove` and `ClearRemove` are what one whole-map
+/// operation did to one key (`tests/lincheck_multikey.rs`): each of those
+/// is a walk of individually atomic steps, one per key, each at some
+/// instant between the operation's call and return, so per key it is a
+/// single-key operation like the others (README, "Consistency
+/// guarantees").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
     /// Read the value.
@@ -34,6 +52,20 @@ pub enum Op {
     Compute { init: u64, delta: u64 },
     /// Returns the value, inserting this one first if absent.
     GetOrInsertWith(u64),
+    /// Whether the key is present (`YES`/`NO`).
+    ContainsKey,
+    /// A walk (snapshot iteration) passing the key: the value it yielded,
+    /// or absent if it did not yield the key. As `Get`: a walk yields every
+    /// key present for the whole walk, none absent for the whole walk, and
+    /// a value the key held at some instant of it.
+    Walk,
+    /// `retain` passing the key: removes it if its value `x` has
+    /// `x % modulus == rem`; returns `YES` if it removed it (recorded as
+    /// [`ANY`]: `retain` only says how many it removed).
+    RetainRemove { modulus: u64, rem: u64 },
+    /// `clear` passing the key: removes it; returns `YES` if it was there
+    /// (recorded as [`ANY`]).
+    ClearRemove,
 }
 
 impl Op {
@@ -56,12 +88,35 @@ impl Op {
                 let new = Some(slot.unwrap_or(v));
                 (new, new)
             }
+            Op::ContainsKey => (slot, if slot.is_some() { YES } else { NO }),
+            Op::Walk => (slot, slot),
+            Op::RetainRemove { modulus, rem } => match slot {
+                Some(x) if x % modulus == rem => (None, YES),
+                _ => (slot, NO),
+            },
+            Op::ClearRemove => (None, if slot.is_some() { YES } else { NO }),
         }
+    }
+
+    /// Whether the operation's result is a yes/no rather than a value.
+    pub fn answers_yes_no(self) -> bool {
+        matches!(
+            self,
+            Op::ContainsKey | Op::RetainRemove { .. } | Op::ClearRemove
+        )
     }
 
     /// Whether the operation can change the slot.
     pub fn writes(self) -> bool {
-        !matches!(self, Op::Get)
+        !matches!(self, Op::Get | Op::ContainsKey | Op::Walk)
+    }
+
+    /// Whether the operation can make an absent key present.
+    pub fn may_insert(self) -> bool {
+        matches!(
+            self,
+            Op::Insert(_) | Op::Compute { .. } | Op::GetOrInsertWith(_)
+        )
     }
 }
 
@@ -74,6 +129,12 @@ impl fmt::Display for Op {
             Op::Update(d) => write!(f, "update(+{d})"),
             Op::Compute { init, delta } => write!(f, "compute({} or +{delta})", Value(init)),
             Op::GetOrInsertWith(v) => write!(f, "get_or_insert_with({})", Value(v)),
+            Op::ContainsKey => write!(f, "contains_key"),
+            Op::Walk => write!(f, "walk (absent = not yielded)"),
+            Op::RetainRemove { modulus, rem } => {
+                write!(f, "retain passes it (drop x % {modulus} == {rem})")
+            }
+            Op::ClearRemove => write!(f, "clear passes it"),
         }
     }
 }
@@ -139,8 +200,23 @@ pub struct ShowSlot(pub Slot);
 impl fmt::Display for ShowSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
+            ANY => write!(f, "(not recorded)"),
             None => write!(f, "absent"),
             Some(v) => write!(f, "{}", Value(v)),
+        }
+    }
+}
+
+/// An operation's result as it reads: a slot, or yes/no.
+pub struct ShowResult(pub Op, pub Slot);
+
+impl fmt::Display for ShowResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0.answers_yes_no(), self.1) {
+            (_, ANY) => write!(f, "(not recorded)"),
+            (true, YES) => write!(f, "yes"),
+            (true, _) => write!(f, "no"),
+            (false, slot) => write!(f, "{}", ShowSlot(slot)),
         }
     }
 }

@@ -11,9 +11,14 @@
 //!   print.
 //! - [`record`] owns the rounds: the adapter trait a map implements
 //!   ([`SingleKeyMap`]), the random plans, the recording on real threads with
-//!   a global logical clock, and the round loop.
+//!   a global logical clock and a spinning rendezvous that keeps them in
+//!   step, the round loop, and the share of operations that overlapped
+//!   another thread's on the same key (printed per set-up).
 //! - [`adapters`] owns the adapters of splitmap's pinned and guard-free
-//!   layers.
+//!   layers and of `SplitCache` (expiry and bound that never fire).
+//! - [`multikey`] owns whole-map operations (walks, `len`, `retain`,
+//!   `clear`) run beside single-key ones, read per key as single-key
+//!   operations at some instant of their call, and the count bounds.
 //! - [`check`] owns the verdict: a Wing–Gong / Lowe search per key with
 //!   memoization, and on failure the shortest readable excerpt of the
 //!   offending key's history.
@@ -25,14 +30,22 @@
 pub mod adapters;
 pub mod check;
 pub mod history;
+pub mod multikey;
 pub mod record;
 
 // What a test file needs, in one place (each test binary uses a subset).
 #[allow(unused_imports)]
-pub use adapters::{GuardFree, Pinned};
+pub use adapters::{Cache, GuardFree, Pinned, LONG_TTL};
 #[allow(unused_imports)]
 pub use check::{check_history, check_key, Violation};
 #[allow(unused_imports)]
 pub use history::{value, Event, Op, Slot};
 #[allow(unused_imports)]
-pub use record::{find_violation, rounds_from_env, run_rounds, Failure, SingleKeyMap, Workload};
+pub use multikey::{
+    check_round, find_multi_violation, run_multi_rounds, MultiKeyMap, MultiWorkload, WholeEvent,
+    WholeOp, WholeResult,
+};
+#[allow(unused_imports)]
+pub use record::{
+    find_violation, rounds_from_env, run_rounds, same_key_overlaps, Failure, SingleKeyMap, Workload,
+};
