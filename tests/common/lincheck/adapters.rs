@@ -98,7 +98,7 @@ impl<S: BuildHasher + Sync> SingleKeyMap for Cache<S> {
         if odd_call() {
             self.0.get(&key)
         } else {
-            self.0.get_with(&key, |v| *v)
+            self.0.with_value(&key, |v| *v)
         }
     }
     fn insert(&self, key: usize, value: u64) -> Option<u64> {
