@@ -221,7 +221,7 @@ fn an_optional_loader_hands_none_to_its_waiters() {
 /// other operation on other keys complete.
 #[test]
 fn other_keys_never_wait() {
-    let cache: SplitCache<u32, u32> = SplitCache::new(100);
+    let cache: SplitCache<u32, u32> = SplitCache::new(1000);
     let others_done = AtomicBool::new(false);
     std::thread::scope(|s| {
         let slow = s.spawn(|| {

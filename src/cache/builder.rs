@@ -113,8 +113,10 @@ impl<K, V> CacheBuilder<K, V> {
     }
 
     /// Bounds the number of entries: an insert that takes the cache over
-    /// `n` evicts entries not read recently (CLOCK second chance) before it
-    /// returns. See [`SplitCache`], "Size bound", for the exact slack.
+    /// `n` evicts entries whose keys were asked for less often than the new
+    /// one's before it returns, or refuses the new entry if there are none
+    /// (TinyLFU admission). See [`SplitCache`], "Size bound", for the
+    /// policy and the exact slack.
     ///
     /// # Examples
     /// ```
@@ -297,9 +299,12 @@ impl<K, V> CacheBuilder<K, V> {
             ttl_set: self.ttl,
             tti_set: self.tti,
             max_capacity: self.max_capacity,
-            track_access: tti != NEVER || self.max_capacity != usize::MAX,
+            track_access: tti != NEVER,
             listener: self.listener,
-            counters: Counters::new(self.weigher.is_some()),
+            counters: Counters::new(
+                self.weigher.is_some(),
+                (self.max_capacity != usize::MAX).then_some(self.max_capacity),
+            ),
             weigher: self.weigher,
             expiry: self.expiry,
             floor: DeadlineFloor::new(),

@@ -126,12 +126,14 @@ where
                 (None, Op::Nop | Op::Remove) => return None,
                 (Some(e), Op::Nop) => return Some((e, Done::Unchanged)),
                 (None, Op::Put(value)) => {
-                    let mut owned = CacheKey::new(key.take().expect("ours"), ctx, op.now, ctx.ttl);
+                    let k = key.take().expect("ours");
+                    let mut owned = CacheKey::new(k, hash, ctx, op.now, ctx.ttl);
                     match core.try_insert(hash, &mut owned, value, guard) {
                         Ok(new) => {
                             ctx.floor.note(owned.made_deadline());
                             ctx.counters.inserted(owned.made_weight());
-                            evict::enforce_bound(core, guard);
+                            ctx.counters.accessed(new.fp);
+                            evict::enforce_bound(core, guard, Some((new, hash)));
                             return Some((new, Done::Inserted));
                         }
                         // Another write inserted first: decide again.
@@ -139,8 +141,8 @@ where
                     }
                 }
                 (Some(old), Op::Put(value)) => {
-                    let mut owned =
-                        CacheKey::new(key.take().expect("ours"), ctx, op.now, ctx.ttl).only(old);
+                    let k = key.take().expect("ours");
+                    let mut owned = CacheKey::new(k, hash, ctx, op.now, ctx.ttl).only(old);
                     let mut value = Some(value);
                     // The closure below answers `None` to "absent" (another
                     // entry of the key, or none: `only`), so the core never
@@ -160,8 +162,9 @@ where
                             ctx.floor.note(owned.made_deadline());
                             ctx.counters.replaced_by(owned.made_weight());
                             ctx.report_departure(old, RemovalCause::Replaced);
+                            ctx.counters.accessed(new.fp);
                             if ctx.weigher.is_some() {
-                                evict::enforce_bound(core, guard);
+                                evict::enforce_bound(core, guard, None);
                             }
                             return Some((new, Done::Replaced));
                         }

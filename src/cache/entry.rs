@@ -22,13 +22,15 @@
 //! **Size victims are dead too, for one thread.** The size bound's
 //! eviction step (`evict.rs`) runs a bounded sweep with an eviction budget
 //! in the thread's sweep state (`sweep.rs`); during that sweep `is_dead` also answers yes for a
-//! live entry the CLOCK hand picks (reference bit clear, or any entry once
-//! the step is forced), and the sweep's mark CAS evicts exactly that node.
+//! live entry admission picks (its key asked for less often than the new
+//! entry's, or any entry once the step is forced), and the sweep's mark
+//! CAS evicts exactly that node.
 //! Every other walk sees a budget of zero.
 //!
 //! The node stays immutable except for `touch`, an atomic word readers
-//! update: the last access time (for time to idle) and the CLOCK reference
-//! bit (for the size bound).
+//! update: the last access time (for time to idle), and `deadline`, which an
+//! expiry policy may move at a read. (How often a key is asked for lives
+//! in the cache's frequency sketch, not in the node.)
 
 use super::clock::{CacheClock, DeadlineFloor, Expiry};
 use super::listener::{notify, Listener, RemovalCause};
@@ -40,6 +42,12 @@ use core::borrow::Borrow;
 
 /// A deadline that never comes (no TTL, no TTI, no bound).
 pub(crate) const NEVER: u64 = u64::MAX;
+
+/// A key's fingerprint from the cache's hash of it.
+#[inline]
+pub(crate) fn fingerprint(hash: u64) -> u32 {
+    (hash >> 32) as u32
+}
 
 /// The user's weigher.
 pub(crate) type Weigher<K, V> = Box<dyn Fn(&K, &V) -> u32 + Send + Sync>;
@@ -56,10 +64,9 @@ fn after(now: u64, answer: Option<core::time::Duration>) -> u64 {
     })
 }
 
-/// The CLOCK reference bit in `touch`: read since the hand last passed.
-const REFERENCED: u64 = 1;
-/// Low bits of `touch` that hold flags; the time is above them (a cache's
-/// time fits 62 bits: `clock::MAX_READING`).
+/// Low bits of `touch` kept clear (they held the CLOCK reference bit
+/// before admission replaced it); the time is above them (a cache's time
+/// fits 62 bits: `clock::MAX_READING`, so the shift never drops a bit).
 const FLAG_BITS: u32 = 2;
 
 /// One cache entry, inline in an immutable list node.
@@ -72,24 +79,30 @@ pub(crate) struct CacheEntry<K, V> {
     /// policy may move it at a read (`expire_after_read`); a move is noted
     /// in the cache's deadline floor.
     deadline: AtomicU64,
-    /// `last_access << FLAG_BITS | REFERENCED`: the cache time of the last
-    /// read or write (time to idle counts from it) and the CLOCK bit. The
+    /// `last_access << FLAG_BITS`: the cache time of the last read or write
+    /// (time to idle counts from it; kept only with a time to idle). The
     /// time is the cache's (`clock::CacheClock`: at most 62 bits), so the
     /// shift never drops a bit of it.
     touch: AtomicU64,
     /// The weigher's answer (1 without a weigher), kept so a departure
     /// takes back exactly what the entry added.
     pub(crate) weight: u32,
+    /// The key's fingerprint (the top half of the cache's hash of it): its
+    /// place in the frequency sketch (`stats::FrequencySketch`), which the
+    /// eviction step reads for each entry it passes (the entry kind has no
+    /// hasher). Shares the word with `weight`: no extra bytes.
+    pub(crate) fp: u32,
 }
 
 impl<K, V> CacheEntry<K, V> {
-    fn new(key: K, value: V, deadline: u64, now: u64, weight: u32) -> Self {
+    fn new(key: K, value: V, deadline: u64, now: u64, weight: u32, fp: u32) -> Self {
         CacheEntry {
             key,
             value,
             deadline: AtomicU64::new(deadline),
             touch: AtomicU64::new(now << FLAG_BITS),
             weight,
+            fp,
         }
     }
 
@@ -129,29 +142,16 @@ impl<K, V> CacheEntry<K, V> {
         self.deadline().min(idle)
     }
 
-    /// Records a read at `now`: refreshes the idle time and sets the
-    /// reference bit. Reads the word first: a hot entry read within one
-    /// clock tick costs no write.
+    /// Records a read at `now`: refreshes the idle time. Reads the word
+    /// first: a hot entry read within one clock tick costs no write.
     #[inline]
     pub(crate) fn touch(&self, now: u64) {
-        let want = (now << FLAG_BITS) | REFERENCED;
+        let want = now << FLAG_BITS;
         if self.touch.load(Ordering::Relaxed) < want {
             // `fetch_max`: a reader with an older clock reading never moves
             // the last access back.
             self.touch.fetch_max(want, Ordering::Relaxed);
         }
-    }
-
-    /// The CLOCK hand passing: `true` if the entry is a victim (its bit was
-    /// clear); else clears the bit (a second chance) and returns `false`.
-    #[inline]
-    fn second_chance(&self) -> bool {
-        let t = self.touch.load(Ordering::Relaxed);
-        if t & REFERENCED == 0 {
-            return true;
-        }
-        self.touch.fetch_and(!REFERENCED, Ordering::Relaxed);
-        false
     }
 }
 
@@ -190,7 +190,7 @@ pub(crate) struct CacheCtx<K, V> {
     pub(crate) tti_set: Option<core::time::Duration>,
     /// The size bound, or `usize::MAX`.
     pub(crate) max_capacity: usize,
-    /// Whether reads must update `touch` (time to idle or a size bound).
+    /// Whether reads must update `touch` (a time to idle).
     pub(crate) track_access: bool,
     pub(crate) listener: Option<Listener<K, V>>,
     /// The weigher (`CacheBuilder::weigher`): `max_capacity` is then in
@@ -285,7 +285,7 @@ impl<K: Eq, V> RawEntry for CacheEntry<K, V> {
         if sweep.record_floor {
             ctx.floor.note(self.earliest_deadline(ctx.tti));
         }
-        if sweep.budget == 0 {
+        if sweep.budget == 0 || sweep.spare == self as *const Self as usize {
             return None;
         }
         // Weighted: victims only while the weight is over the bound (the
@@ -293,7 +293,10 @@ impl<K: Eq, V> RawEntry for CacheEntry<K, V> {
         if ctx.weigher.is_some() && ctx.counters.weight() <= ctx.max_capacity {
             return None;
         }
-        (sweep.force || self.second_chance()).then_some(Death::SizeVictim)
+        // Admission (`evict.rs`): a victim's key was asked for less often
+        // than the new entry's.
+        (sweep.force || ctx.counters.frequency(self.fp) < sweep.admit_below)
+            .then_some(Death::SizeVictim)
     }
 
     /// This thread's CAS marked the entry: report it with the cause decided
@@ -418,6 +421,8 @@ impl<K: Eq, V> Probe<CacheEntry<K, V>> for SameEntry<'_, K, V> {
 pub(crate) struct CacheKey<'c, K, V> {
     key: Option<K>,
     ctx: &'c CacheCtx<K, V>,
+    /// The key's fingerprint (`CacheEntry::fp`).
+    fp: u32,
     now: u64,
     /// This write's time to live (the cache's, or `insert_with_ttl`'s).
     ttl: u64,
@@ -436,10 +441,11 @@ pub(crate) struct CacheKey<'c, K, V> {
 
 impl<'c, K, V> CacheKey<'c, K, V> {
     #[inline]
-    pub(crate) fn new(key: K, ctx: &'c CacheCtx<K, V>, now: u64, ttl: u64) -> Self {
+    pub(crate) fn new(key: K, hash: u64, ctx: &'c CacheCtx<K, V>, now: u64, ttl: u64) -> Self {
         CacheKey {
             key: Some(key),
             ctx,
+            fp: fingerprint(hash),
             now,
             ttl,
             met: None,
@@ -510,7 +516,7 @@ impl<K: Eq, V> OwnedKey<CacheEntry<K, V>> for CacheKey<'_, K, V> {
         let deadline = ctx.write_deadline(&key, &value, self.now, self.ttl, self.met);
         let weight = ctx.weigh(&key, &value);
         self.made = (deadline, weight);
-        CacheEntry::new(key, value, deadline, self.now, weight)
+        CacheEntry::new(key, value, deadline, self.now, weight, self.fp)
     }
 
     #[inline]

@@ -1,4 +1,4 @@
-//! The size bound: CLOCK-style second chance over the list, from the core's
+//! The size bound: TinyLFU admission over the list, from the core's
 //! rotating sweep cursor, and the thread-local state every walk of a cache
 //! reads (the operation's clock reading and its eviction budget).
 //!
@@ -8,11 +8,24 @@
 //! `len - max_capacity + batch` victims (`batch = min(32, max_capacity /
 //! 64)`, so the inserts right after a step find room and run none) and
 //! sweeps bounded stretches of the list (128 nodes each, from the core's
-//! round-robin bucket cursor):
-//! - rounds 1-2 give a second chance: an entry whose reference bit is set
-//!   (read since the hand last passed) has it cleared and stays; one whose
-//!   bit is clear is a victim;
-//! - rounds 3-4 take any live entry;
+//! bucket cursor, consecutive stretches far apart):
+//! - rounds 1-2 admit: a live entry is a victim only if its key was asked
+//!   for less often lately than the new entry's (the frequency sketch,
+//!   `stats::FrequencySketch`: every read, hit or miss, and every write
+//!   counts, a get-then-insert of one key once). The new entry itself is
+//!   never its own victim. A one-time key thus cannot push out a key that
+//!   is asked for again and again (the scan and loop rows of
+//!   `examples/cache_hit_ratio.rs`);
+//! - if the rounds found too few victims, **the new entry is refused**: it
+//!   is removed again (exactly that entry: a concurrent replace or remove
+//!   of the key wins over it and is reported instead), reported as `Size`,
+//!   and `insert` still returns what it replaced (nothing). As in moka
+//!   and Caffeine, an insert into a full cache is a request, not a promise;
+//!   a write without a new entry to weigh (a replace that made an entry
+//!   heavier, `purge_expired`) raises the bar each round instead (below 1,
+//!   then below 4);
+//! - still over the bound (other writers meanwhile, a weight): two rounds
+//!   that take any live entry;
 //! - if the budget is still not spent and the cache is still over its
 //!   bound, one full walk takes any live entry (only a cache whose list is
 //!   shorter than the stretches' reach, or one being emptied concurrently,
@@ -55,27 +68,33 @@
 //! excess that does not exist.
 //!
 
-use super::entry::{CacheCtx, CacheEntry};
+use super::entry::{CacheCtx, CacheEntry, SameEntry};
+use super::listener::RemovalCause;
 use super::sweep;
 use crate::ops::Core;
 use crate::sync::Guard;
 
-/// Bounded stretches per eviction step before the full walk.
-const ROUNDS: usize = 4;
-/// The first rounds give a second chance; later ones take any live entry.
-const SECOND_CHANCE_ROUNDS: usize = 2;
+/// Bounded stretches with admission's rule before the newcomer is refused.
+const ADMISSION_ROUNDS: usize = 2;
+/// Bounded stretches that take any live entry, before the full walk.
+const FORCED_ROUNDS: usize = 2;
 
 /// Victims an eviction step takes beyond the excess.
 pub(crate) fn batch(max_capacity: usize) -> usize {
     (max_capacity / 64).min(32)
 }
 
+/// The entry an eviction step admits: the insert's own new entry and the
+/// cache's hash of its key.
+pub(crate) type Newcomer<'g, K, V> = Option<(&'g CacheEntry<K, V>, u64)>;
+
 /// The eviction step (see the module docs). Call inside a
-/// [`SweepScope`](sweep::SweepScope) of this cache, after an insert that
-/// added an entry.
+/// [`SweepScope`](sweep::SweepScope) of this cache, after a write that
+/// added an entry (`newcomer`, when the write has it) or made one heavier.
 pub(crate) fn enforce_bound<K, V, S>(
     core: &Core<CacheEntry<K, V>, S, CacheCtx<K, V>>,
     guard: &Guard,
+    newcomer: Newcomer<'_, K, V>,
 ) where
     K: Eq + Send + 'static,
     V: Send + 'static,
@@ -103,27 +122,54 @@ pub(crate) fn enforce_bound<K, V, S>(
     } else {
         ctx.counters.live().saturating_sub(cap) + batch(cap)
     };
-    sweep::update(ctx.id(), |s| {
-        s.budget = want;
-        s.force = false;
-    });
     let left = |ctx: &CacheCtx<K, V>| sweep::budget_left(ctx.id());
-    for round in 0..ROUNDS {
-        if round == SECOND_CHANCE_ROUNDS {
-            sweep::update(ctx.id(), |s| s.force = true);
-        }
+    let done = |ctx: &CacheCtx<K, V>| left(ctx) == 0 || ctx.used() <= cap;
+    // Admission: victims only among keys asked for less often than the
+    // newcomer's. Without a newcomer, the bar rises each round.
+    let bar = newcomer.map(|(e, _)| ctx.counters.frequency(e.fp));
+    for round in 0..ADMISSION_ROUNDS {
+        let admit_below = bar.unwrap_or(1 << (2 * round));
+        sweep::update(ctx.id(), |s| {
+            s.budget = want;
+            s.force = false;
+            s.admit_below = admit_below;
+            s.spare = newcomer.map_or(0, |(e, _)| e as *const CacheEntry<K, V> as usize);
+        });
         core.sweep_some(guard);
-        if left(ctx) == 0 || ctx.used() <= cap {
+        if done(ctx) {
             break;
         }
     }
-    if left(ctx) > 0 && ctx.used() > cap {
+    // No resident was asked for less often: the newcomer is refused (an
+    // eviction of its own entry, reported as `Size`), as TinyLFU does.
+    if !done(ctx) {
+        if let Some((e, hash)) = newcomer {
+            let mut same = SameEntry::new(e, now, ctx.tti);
+            if let Some(gone) = core.remove_if(hash, &mut same, |_| true, guard) {
+                ctx.report_departure(gone, RemovalCause::Size);
+                sweep::spend_one(ctx.id());
+            }
+        }
+    }
+    // Still over (other writers, a weight, no newcomer): any live entry.
+    if !done(ctx) {
+        sweep::update(ctx.id(), |s| s.force = true);
+        for _ in 0..FORCED_ROUNDS {
+            core.sweep_some(guard);
+            if done(ctx) {
+                break;
+            }
+        }
+    }
+    if !done(ctx) {
         sweep::update(ctx.id(), |s| s.force = true);
         core.compact_in(guard);
     }
     sweep::update(ctx.id(), |s| {
         s.budget = 0;
         s.force = false;
+        s.admit_below = 0;
+        s.spare = 0;
     });
 }
 

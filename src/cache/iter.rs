@@ -4,7 +4,7 @@
 //! each key once, concurrent writes may or may not be seen), filtered by one
 //! clock reading taken when the iterator is made: an entry expired at that
 //! reading is skipped. Iterating is not reading: no idle time is refreshed,
-//! no reference bit set, no hit counted, and nothing is purged.
+//! no frequency counted, no hit counted, and nothing is purged.
 
 use super::entry::CacheEntry;
 use super::SplitCache;

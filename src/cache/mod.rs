@@ -148,8 +148,15 @@ use sweep::SweepScope;
 /// # Size bound
 /// With [`max_capacity(n)`](CacheBuilder::max_capacity), an insert that
 /// adds an entry and finds more than `n` runs an eviction step before it
-/// returns: CLOCK second chance over the list from a rotating cursor (an
-/// entry read since the hand last passed is spared once; see `evict.rs`).
+/// returns, chosen by **admission** (TinyLFU, as in moka and Caffeine): a
+/// frequency sketch counts how often each key was asked for lately (reads,
+/// hits and misses, and writes); victims are entries whose keys were asked
+/// for less often than the new entry's, and if there are none **the new
+/// entry is refused** (removed again and reported as `Size`). So a stream of
+/// one-time keys cannot push out the keys that are asked for again; see
+/// `evict.rs` and `docs/results.md` (hit ratios against moka and
+/// quick_cache). The sketch takes 8 bytes per entry of the bound (at least
+/// 32 KiB, at most 32 MiB); [`CacheStats::sketch_bytes`] reports it.
 /// **Expired entries make room first**: if any entry may have expired at the
 /// insert's clock reading (a lower bound on all deadlines, kept without a
 /// walk, says so), one walk purges every expired entry before a live one
@@ -221,9 +228,10 @@ use sweep::SweepScope;
 /// let cache: splitmap::SplitCache<&str, u32> = splitmap::SplitCache::new(2);
 /// cache.insert("a", 1);
 /// cache.insert("b", 2);
-/// assert_eq!(cache.get("a"), Some(1)); // "a" is referenced: spared once
-/// cache.insert("c", 3); // over the bound: one entry goes
+/// assert_eq!(cache.get("a"), Some(1)); // "a" is asked for twice now
+/// cache.insert("c", 3); // over the bound: "b" or "c" goes, never "a"
 /// assert_eq!(cache.len(), 2);
+/// assert_eq!(cache.get("a"), Some(1));
 /// assert_eq!(cache.stats().evicted_size, 1);
 /// ```
 pub struct SplitCache<K, V, S = RandomState> {
@@ -397,7 +405,7 @@ where
     S: BuildHasher,
 {
     /// Returns a clone of the live value for `key`, refreshing its idle time
-    /// and its reference bit. For values that are not `Clone`, use
+    /// and counting the read in the frequency sketch. For values that are not `Clone`, use
     /// [`with_value`](Self::with_value). (To load a value on a miss, once
     /// for all callers, use [`get_with`](Self::get_with).)
     ///
@@ -418,7 +426,7 @@ where
     }
 
     /// Calls `f` on the live value for `key` (no clone) and returns its
-    /// result; counts as a read (idle time, reference bit, hit or miss).
+    /// result; counts as a read (idle time, frequency, hit or miss).
     /// (Before issue 19 this was `get_with`, a name moka gives to loading:
     /// see [`get_with`](Self::get_with).)
     ///
@@ -455,6 +463,7 @@ where
         }
         if counted {
             ctx.counters.miss();
+            ctx.counters.read_missed(entry::fingerprint(hash));
         }
         if probe.met_expired {
             drop(guard);
@@ -644,13 +653,13 @@ where
         let ctx = self.core.ctx();
         let stored = {
             let guard = pin();
-            let mut owned = CacheKey::new(key, ctx, op.now, ctx.ttl);
+            let mut owned = CacheKey::new(key, hash, ctx, op.now, ctx.ttl);
             match self.core.try_insert(hash, &mut owned, value, &guard) {
                 Ok(e) => {
                     ctx.floor.note(owned.made_deadline());
                     ctx.counters.inserted(owned.made_weight());
                     let v = e.value.clone();
-                    evict::enforce_bound(&self.core, &guard);
+                    evict::enforce_bound(&self.core, &guard, Some((e, hash)));
                     v
                 }
                 Err((current, _loaded)) => current.value.clone(),
@@ -683,7 +692,7 @@ where
     }
 
     /// A counted read found `e` at `now`: a hit; refreshes its idle time
-    /// and reference bit, and asks the expiry policy.
+    /// counts it in the frequency sketch, and asks the expiry policy.
     #[inline]
     fn was_read(&self, e: &CacheEntry<K, V>, now: u64) {
         let ctx = self.core.ctx();
@@ -695,6 +704,7 @@ where
             ctx.floor.note(deadline);
         }
         ctx.counters.hit();
+        ctx.counters.accessed(e.fp);
     }
 
     /// Marks and unlinks the expired entries of `key` (a read met one).
@@ -751,7 +761,19 @@ where
         let ctx = self.core.ctx();
         let hash = self.core.hash(&key);
         let old = Guarded::pin(&self.core, |core, guard| {
-            let mut owned = CacheKey::new(key, ctx, op.now, ttl);
+            ctx.counters.written(entry::fingerprint(hash));
+            let mut owned = CacheKey::new(key, hash, ctx, op.now, ttl);
+            // A fresh key first (the common case, and the one admission
+            // needs the new entry for); a live key is replaced.
+            let value = match core.try_insert(hash, &mut owned, value, guard) {
+                Ok(new) => {
+                    ctx.floor.note(owned.made_deadline());
+                    ctx.counters.inserted(owned.made_weight());
+                    evict::enforce_bound(core, guard, Some((new, hash)));
+                    return None;
+                }
+                Err((_live, value)) => value,
+            };
             let old = core.insert(hash, &mut owned, value, guard);
             ctx.floor.note(owned.made_deadline());
             match old {
@@ -759,12 +781,13 @@ where
                     ctx.counters.replaced_by(owned.made_weight());
                     ctx.report_departure(old, RemovalCause::Replaced);
                     if ctx.weigher.is_some() {
-                        evict::enforce_bound(core, guard); // it may weigh more
+                        evict::enforce_bound(core, guard, None); // it may weigh more
                     }
                 }
                 None => {
+                    // The live entry left in between: a fresh insert after all.
                     ctx.counters.inserted(owned.made_weight());
-                    evict::enforce_bound(core, guard);
+                    evict::enforce_bound(core, guard, None);
                 }
             }
             old
@@ -791,13 +814,14 @@ where
         let ctx = self.core.ctx();
         let hash = self.core.hash(&key);
         let stored = Guarded::pin_entry(&self.core, |core, guard| {
-            let mut owned = CacheKey::new(key, ctx, op.now, ctx.ttl);
+            let mut owned = CacheKey::new(key, hash, ctx, op.now, ctx.ttl);
             let e = core.get_or_insert_with(hash, &mut owned, f, guard);
             if owned.moved() {
                 ctx.floor.note(owned.made_deadline());
                 ctx.counters.miss();
+                ctx.counters.accessed(e.fp);
                 ctx.counters.inserted(owned.made_weight());
-                evict::enforce_bound(core, guard);
+                evict::enforce_bound(core, guard, Some((e, hash)));
             } else {
                 self.was_read(e, op.now);
             }
@@ -953,7 +977,7 @@ where
         evict::purge_walk(self.core.ctx(), || self.core.compact());
         {
             let guard = pin();
-            evict::enforce_bound(&self.core, &guard);
+            evict::enforce_bound(&self.core, &guard, None);
         }
         self.core.reclaim();
         op.finish();

@@ -1,11 +1,13 @@
 //! What a cache has done: hits, misses, insertions and departures by cause,
 //! counted per thread stripe (so readers on different threads never write
-//! the same cache line), plus the map's own memory figures.
+//! the same cache line), plus the map's own memory figures; and how often
+//! each key was asked for lately ([`FrequencySketch`]), which the size
+//! bound's admission reads.
 
 use super::listener::RemovalCause;
 use crate::stats::MapStats;
 use crate::sync::{
-    stripe_count, thread_stripe_hint, AtomicIsize, AtomicU64, CachePadded, Ordering,
+    stripe_count, thread_stripe_hint, AtomicIsize, AtomicU64, CachePadded, HeuristicU64, Ordering,
 };
 
 /// One stripe of event counts. Only ever moved by atomic add.
@@ -16,6 +18,131 @@ struct Stripe {
     insertions: AtomicU64,
     /// Departures, indexed by `cause_index`.
     left: [AtomicU64; 4],
+    /// Sketch increments counted on this stripe (toward aging).
+    sketched: HeuristicU64,
+}
+
+/// How often each key was asked for lately: a count-min sketch of 4-bit
+/// counters (TinyLFU, as in Caffeine and moka), read by the size bound's
+/// admission (`evict.rs`): a new entry displaces a resident only if its key
+/// was asked for more often.
+///
+/// - **Layout.** `u64` words of 16 counters; a key (its 32-bit fingerprint,
+///   from the cache's hash) has 4 counters in one 64-byte block of 8
+///   words, one per pair of words, so an access touches one cache line.
+/// - **Counting.** Every read of a key (hit or miss) and every write counts
+///   once. Conservative update: only the counters at the key's minimum go
+///   up, so a key's estimate grows no faster than its accesses. A counter
+///   at 15 stays there: a hot key, once saturated, costs four loads and no
+///   write, so readers of hot keys share the line read-only.
+/// - **Aging.** After `period` counted increments (`16 x` the table's
+///   counters / 4, counted per thread stripe and summed loosely: each
+///   stripe triggers at its share), one thread (a try-flag) halves every
+///   counter, so the sketch follows a changing popularity.
+/// - **No lock.** Increments are a relaxed load and store of the word (not
+///   a read-modify-write): two threads counting in the same word at once
+///   may lose one count, which an estimate tolerates; a halving racing an
+///   increment likewise.
+///
+/// Sized from the bound when the cache is built (`8 B x` the next power of
+/// two of `max(max_capacity, 4096)` words, at most 2^22), and only for a
+/// bounded cache.
+pub(crate) struct FrequencySketch {
+    table: Box<[HeuristicU64]>,
+    /// Blocks of 8 words, minus one.
+    block_mask: usize,
+    /// Counted increments per stripe between two halvings.
+    per_stripe_period: u64,
+    /// Try-flag of the halving walk.
+    aging: HeuristicU64,
+}
+
+crate::sync::thread_local! {
+    /// The fingerprint of this thread's last read that missed (see
+    /// `Counters::written`).
+    // Not `const`-initialized: loom's `thread_local!` does not take it.
+    #[allow(clippy::missing_const_for_thread_local)]
+    static LAST_MISS: core::cell::Cell<Option<u32>> = core::cell::Cell::new(None);
+}
+
+/// Counters' maximum.
+const MAX_COUNT: u64 = 15;
+
+impl FrequencySketch {
+    /// A sketch for a cache bounded at `capacity` (entries or weight).
+    pub(crate) fn new(capacity: usize, stripes: usize) -> Self {
+        let words = capacity.clamp(4096, 1 << 22).next_power_of_two();
+        // Aging period: ten samples per counter row entry (Caffeine uses
+        // ten times the capacity); the stripes share it.
+        let period = (words as u64) * 16;
+        FrequencySketch {
+            table: (0..words).map(|_| HeuristicU64::new(0)).collect(),
+            block_mask: words / 8 - 1,
+            per_stripe_period: (period / stripes as u64).max(64),
+            aging: HeuristicU64::new(0),
+        }
+    }
+
+    /// The word and shift of counter `i` (0..4) of fingerprint `fp`.
+    #[inline]
+    fn slot(&self, fp: u32, i: usize) -> (usize, u32) {
+        let h = u64::from(fp).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let block = (h >> 32) as usize & self.block_mask;
+        let bits = (h >> (8 * i)) as u32;
+        let word = block * 8 + i * 2 + (bits & 1) as usize;
+        (word, ((bits >> 1) & 15) * 4)
+    }
+
+    /// The estimate of how often `fp` was asked for lately (0..=15).
+    #[inline]
+    pub(crate) fn estimate(&self, fp: u32) -> u64 {
+        (0..4)
+            .map(|i| {
+                let (w, shift) = self.slot(fp, i);
+                (self.table[w].load(Ordering::Relaxed) >> shift) & MAX_COUNT
+            })
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Counts one access of `fp`; `true` if a counter moved (the caller
+    /// counts those toward the aging period).
+    #[inline]
+    fn increment(&self, fp: u32) -> bool {
+        let min = self.estimate(fp);
+        if min >= MAX_COUNT {
+            return false;
+        }
+        for i in 0..4 {
+            let (w, shift) = self.slot(fp, i);
+            let word = self.table[w].load(Ordering::Relaxed);
+            if (word >> shift) & MAX_COUNT == min {
+                self.table[w].store(word + (1 << shift), Ordering::Relaxed);
+            }
+        }
+        true
+    }
+
+    /// Halves every counter (one thread at a time; others skip).
+    fn age(&self) {
+        if self
+            .aging
+            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        for w in self.table.iter() {
+            let v = w.load(Ordering::Relaxed);
+            w.store((v >> 1) & 0x7777_7777_7777_7777, Ordering::Relaxed);
+        }
+        self.aging.store(0, Ordering::Release);
+    }
+
+    /// Heap bytes of the table.
+    pub(crate) fn bytes(&self) -> usize {
+        self.table.len() * 8
+    }
 }
 
 /// Striped event counters of one cache, and its one shared count.
@@ -32,6 +159,8 @@ pub(crate) struct Counters {
     /// The weight of the entries in the cache, kept only with a weigher
     /// (the same argument as `live`: one shared count).
     weight: Option<CachePadded<AtomicIsize>>,
+    /// The access frequencies (bounded caches only).
+    pub(crate) sketch: Option<FrequencySketch>,
 }
 
 fn cause_index(cause: RemovalCause) -> usize {
@@ -44,10 +173,12 @@ fn cause_index(cause: RemovalCause) -> usize {
 }
 
 impl Counters {
-    /// Counters of a cache; `weighted`: keep the weight too.
-    pub(crate) fn new(weighted: bool) -> Self {
+    /// Counters of a cache; `weighted`: keep the weight too; a bound:
+    /// keep a frequency sketch sized from it.
+    pub(crate) fn new(weighted: bool, bound: Option<usize>) -> Self {
         let n = stripe_count();
         Counters {
+            sketch: bound.map(|cap| FrequencySketch::new(cap, n)),
             stripes: (0..n)
                 .map(|_| CachePadded::new(Stripe::default()))
                 .collect(),
@@ -83,6 +214,53 @@ impl Counters {
     #[inline]
     fn local(&self) -> &Stripe {
         &self.stripes[thread_stripe_hint() & (self.stripes.len() - 1)]
+    }
+
+    /// Counts one access of the key with fingerprint `fp` in the sketch
+    /// (if any), and ages the sketch when its period is up.
+    #[inline]
+    pub(crate) fn accessed(&self, fp: u32) {
+        let Some(sketch) = &self.sketch else { return };
+        if sketch.increment(fp) {
+            let local = &self.local().sketched;
+            let n = local.load(Ordering::Relaxed) + 1;
+            local.store(n, Ordering::Relaxed);
+            if n % sketch.per_stripe_period == 0 {
+                sketch.age();
+            }
+        }
+    }
+
+    /// Counts a write of `fp`'s key, unless this thread's last read missed
+    /// that key (get, then insert on a miss, is one request: one count).
+    #[inline]
+    pub(crate) fn written(&self, fp: u32) {
+        if self.sketch.is_none() {
+            return;
+        }
+        let counted = LAST_MISS
+            .try_with(|last| last.replace(None) == Some(fp))
+            .unwrap_or(false);
+        if !counted {
+            self.accessed(fp);
+        }
+    }
+
+    /// Counts a read that missed `fp`'s key (and remembers it for the
+    /// write that may follow).
+    #[inline]
+    pub(crate) fn read_missed(&self, fp: u32) {
+        if self.sketch.is_none() {
+            return;
+        }
+        let _ = LAST_MISS.try_with(|last| last.set(Some(fp)));
+        self.accessed(fp);
+    }
+
+    /// The sketch's estimate for `fp` (0 without a sketch).
+    #[inline]
+    pub(crate) fn frequency(&self, fp: u32) -> u64 {
+        self.sketch.as_ref().map_or(0, |s| s.estimate(fp))
     }
 
     #[inline]
@@ -138,6 +316,7 @@ impl Counters {
             removed: left(RemovalCause::Removed),
             replaced: left(RemovalCause::Replaced),
             entry_bytes,
+            sketch_bytes: self.sketch.as_ref().map_or(0, FrequencySketch::bytes),
             map,
             weighted_size: self.weight.as_ref().map(|_| self.weight() as u64),
             loads_in_progress: 0,
@@ -189,6 +368,10 @@ pub struct CacheStats {
     /// Heap bytes of one entry's node (list header, key, value, deadline
     /// and access word), as requested from the allocator.
     pub entry_bytes: usize,
+    /// Heap bytes of the frequency sketch the size bound's admission reads
+    /// (8 per entry of the bound, at least 32 KiB, at most 32 MiB; 0 for a
+    /// cache without a bound). Not in `map`'s figures.
+    pub sketch_bytes: usize,
     /// The underlying map's figures (length, memory, history); see
     /// [`MapStats`]. `map.len` counts expired entries not yet purged.
     pub map: MapStats,

@@ -35,11 +35,17 @@ pub(crate) struct SweepState {
     pub(crate) now: u64,
     /// Victims still wanted by this thread's eviction step.
     pub(crate) budget: usize,
-    /// Take any live entry, without a second chance.
+    /// Take any live entry, whatever its frequency.
     pub(crate) force: bool,
     /// Note every entry the walk leaves in the cache's deadline floor (a
     /// recording walk: `clock::DeadlineFloor`).
     pub(crate) record_floor: bool,
+    /// Admission: a live entry is a victim only if its key's frequency
+    /// estimate is below this (the new entry's).
+    pub(crate) admit_below: u64,
+    /// The address of the entry the step admits (never its own victim); 0
+    /// for none.
+    pub(crate) spare: usize,
 }
 
 const IDLE: SweepState = SweepState {
@@ -48,6 +54,8 @@ const IDLE: SweepState = SweepState {
     budget: 0,
     force: false,
     record_floor: false,
+    admit_below: 0,
+    spare: 0,
 };
 
 crate::sync::thread_local! {

@@ -49,6 +49,14 @@ pub(crate) use chaos::{set_enabled as set_chaos, yields as chaos_yields};
 #[cfg(all(any(splitmap_chaos, feature = "internal-test-hooks"), not(loom)))]
 pub(crate) use chaos::{AtomicIsize, AtomicPtr, AtomicU64, AtomicUsize};
 
+/// Counters that only steer a heuristic (the cache's frequency sketch):
+/// std's atomics under every mode, never modeled by loom nor delayed by
+/// chaos. No correctness argument reads them (a lost or stale count only
+/// changes which entry a full cache evicts), and a sketch of thousands of
+/// modeled words would add a scheduling point to every access of every
+/// cache model.
+pub(crate) use std::sync::atomic::AtomicU64 as HeuristicU64;
+
 #[cfg(loom)]
 pub(crate) use loom::thread_local;
 /// Per-thread state (loom's own under `cfg(loom)`, where model threads
