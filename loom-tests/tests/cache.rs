@@ -11,6 +11,16 @@
 //!   meets the first entry first; thread 2 removes the first key. One
 //!   notification, one cause: `Size` (and the remove finds nothing) or
 //!   `Removed` (and the step takes another victim or none).
+//! - Admission refusing a new entry while its key is removed: the cache
+//!   holds one entry asked for twice (bound 1); thread 1 inserts a key
+//!   asked for once, which admission refuses (it removes exactly that
+//!   entry again); thread 2 removes the same key. The new value is
+//!   reported exactly once: `Size` (refused; the remove finds nothing) or
+//!   `Removed` (the remove returned it). The resident stays, unless the
+//!   step ran while the remove had marked the new entry but not yet taken
+//!   it off the count: the step then sees the cache over its bound and
+//!   takes any live entry (the slack the cache docs state: a step may dip
+//!   below the bound); then it is reported once, as `Size`.
 //!
 //! The listener's log is the checker's bookkeeping (a std `Mutex`, not
 //! modeled); the cache's own atomics, the clock's and the epoch's are.
@@ -123,5 +133,38 @@ fn eviction_races_remove() {
         assert_eq!(reports(&log, 0).len(), 1);
         assert_eq!(reports(&log, 1).len(), 1);
         assert_eq!(c.stats().departures(), 2);
+    });
+}
+
+#[test]
+fn refusal_races_remove() {
+    loom::model(|| {
+        let clock = MockClock::new();
+        let log: Log = StdArc::default();
+        let c = cache(&clock, &log, |b| b.max_capacity(1));
+        const A: u64 = 0;
+        const B: u64 = 1;
+        assert!(c.insert(A, 0).is_none());
+        assert_eq!(c.get(&A), Some(0)); // A asked for twice, B once
+        let c1 = c.clone();
+        let t1 = spawn(move || assert!(c1.insert(B, 1).is_none()));
+        let c2 = c.clone();
+        let t2 = spawn(move || c2.remove(&B).map(|v| *v));
+        t1.join().unwrap();
+        let removed = t2.join().unwrap();
+        match (removed, reports(&log, 1).as_slice()) {
+            (Some(1), [RemovalCause::Removed]) => {}
+            (None, [RemovalCause::Size]) => {}
+            other => panic!(
+                "value 1: remove returned {:?}, reports {:?}",
+                other.0, other.1
+            ),
+        }
+        match reports(&log, 0).as_slice() {
+            [] => assert_eq!(c.get(&A), Some(0)),
+            [RemovalCause::Size] => assert_eq!(c.len(), 0),
+            other => panic!("value 0: reports {other:?}"),
+        }
+        assert_eq!(c.stats().departures() as usize, 2 - c.len());
     });
 }
