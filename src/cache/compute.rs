@@ -113,6 +113,7 @@ where
     /// assert!(matches!(r, CompResult::Removed(v) if *v == 2));
     /// assert!(matches!(cache.compute("hits", |_| Op::Nop), CompResult::StillNone));
     /// ```
+    #[doc(alias = "and_compute_with")]
     pub fn compute(&self, key: K, mut f: impl FnMut(Option<&V>) -> Op<V>) -> CompResult<'_, V> {
         let op = self.begin();
         let ctx = self.core.ctx();

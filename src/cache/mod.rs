@@ -303,6 +303,7 @@ impl<K, V, S> SplitCache<K, V, S> {
     /// cache.purge_expired();
     /// assert_eq!(cache.len(), 0);
     /// ```
+    #[doc(alias = "entry_count")]
     pub fn len(&self) -> usize {
         self.core.ctx().counters.live()
     }
@@ -841,6 +842,7 @@ where
     /// assert_eq!(cache.remove(&1).as_deref(), Some(&5));
     /// assert!(cache.remove(&1).is_none());
     /// ```
+    #[doc(alias = "invalidate")]
     pub fn remove<Q>(&self, key: &Q) -> Option<Guarded<'_, V>>
     where
         K: Borrow<Q>,
@@ -877,6 +879,7 @@ where
     /// assert_eq!(cache.retain(|_, v| v % 2 == 0), 5);
     /// assert_eq!(cache.len(), 5);
     /// ```
+    #[doc(alias = "invalidate_entries_if")]
     pub fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) -> usize {
         let op = self.begin();
         let ctx = self.core.ctx();
@@ -921,6 +924,7 @@ where
     /// assert!(cache.is_empty());
     /// assert_eq!(cache.stats().removed, 10);
     /// ```
+    #[doc(alias = "invalidate_all")]
     pub fn clear(&self) {
         self.retain(|_, _| false);
         self.purge_expired();
