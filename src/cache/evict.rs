@@ -74,10 +74,19 @@ use super::sweep;
 use crate::ops::Core;
 use crate::sync::Guard;
 
-/// Bounded stretches with admission's rule before the newcomer is refused.
-const ADMISSION_ROUNDS: usize = 2;
+/// Nodes an admission stretch visits: the candidates a newcomer is weighed
+/// against. Measured (`docs/decisions.md`, issue 19 §1): hit ratios within
+/// 0.005 of two stretches of 128 on every row of `cache_hit_ratio`, at a
+/// fraction of the cost (every insert into a full cache runs one).
+const ADMISSION_NODES: usize = 16;
+/// The frequency bars of the admission stretches of a step without a
+/// newcomer (a replace that made an entry heavier, `run_pending_tasks`):
+/// keys never counted lately first, then rarely counted ones.
+const BARS_WITHOUT_NEWCOMER: [u64; 2] = [1, 4];
 /// Bounded stretches that take any live entry, before the full walk.
 const FORCED_ROUNDS: usize = 2;
+/// Nodes a forced stretch visits.
+const FORCED_NODES: usize = 128;
 
 /// Victims an eviction step takes beyond the excess.
 pub(crate) fn batch(max_capacity: usize) -> usize {
@@ -125,17 +134,23 @@ pub(crate) fn enforce_bound<K, V, S>(
     let left = |ctx: &CacheCtx<K, V>| sweep::budget_left(ctx.id());
     let done = |ctx: &CacheCtx<K, V>| left(ctx) == 0 || ctx.used() <= cap;
     // Admission: victims only among keys asked for less often than the
-    // newcomer's. Without a newcomer, the bar rises each round.
-    let bar = newcomer.map(|(e, _)| ctx.counters.frequency(e.fp));
-    for round in 0..ADMISSION_ROUNDS {
-        let admit_below = bar.unwrap_or(1 << (2 * round));
+    // newcomer's: one stretch. Without a newcomer, the bar rises.
+    let newcomer_bar;
+    let bars: &[u64] = match newcomer {
+        Some((e, _)) => {
+            newcomer_bar = [ctx.counters.frequency(e.fp)];
+            &newcomer_bar
+        }
+        None => &BARS_WITHOUT_NEWCOMER,
+    };
+    for &admit_below in bars {
         sweep::update(ctx.id(), |s| {
             s.budget = want;
             s.force = false;
             s.admit_below = admit_below;
             s.spare = newcomer.map_or(0, |(e, _)| e as *const CacheEntry<K, V> as usize);
         });
-        core.sweep_some(guard);
+        core.sweep_some(ADMISSION_NODES, guard);
         if done(ctx) {
             break;
         }
@@ -155,7 +170,7 @@ pub(crate) fn enforce_bound<K, V, S>(
     if !done(ctx) {
         sweep::update(ctx.id(), |s| s.force = true);
         for _ in 0..FORCED_ROUNDS {
-            core.sweep_some(guard);
+            core.sweep_some(FORCED_NODES, guard);
             if done(ctx) {
                 break;
             }

@@ -455,8 +455,8 @@ impl<E: Entry + Send + 'static, S> Core<E, S, E::Ctx> {
     /// One bounded stretch of the compaction walk (from the next bucket in
     /// round-robin order) under the caller's guard: unlinks marked nodes
     /// and purges dead entries it meets.
-    pub(crate) fn sweep_some(&self, guard: &Guard) {
-        self.raw.sweep_some(guard);
+    pub(crate) fn sweep_some(&self, nodes: usize, guard: &Guard) {
+        self.raw.sweep_some(nodes, guard);
     }
 
     /// The compaction walk under the caller's guard (no reclamation push);

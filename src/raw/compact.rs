@@ -28,7 +28,7 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     /// even where no write meets them.
     pub(super) fn sweep_now_and_then(&self, n: usize, guard: &Guard) {
         if n % SWEEP_EVERY == 0 {
-            self.sweep_some(guard);
+            self.sweep_some(SWEEP_BUDGET, guard);
         }
     }
 
@@ -91,14 +91,14 @@ impl<E: RawEntry + Send + 'static> RawMap<E, E::Ctx> {
     /// nodes: a bounded cache's eviction step then took its victims from a
     /// narrow window, and passed every hot entry twice; measured in
     /// `docs/decisions.md`, issue 18.)
-    pub(crate) fn sweep_some(&self, guard: &Guard) {
+    pub(crate) fn sweep_some(&self, nodes: usize, guard: &Guard) {
         let log2 = self.dir.state().log2();
         let turn = self.sweep_cursor.fetch_add(1, Ordering::Relaxed) as u64;
         // The bucket's sentinel key: its number in the top `log2` bits.
         let s = turn.reverse_bits() & !(u64::MAX >> log2);
         let start = self.write_start(s, guard);
         // SAFETY: a bucket start of the current state; nodes are `Node<E>`.
-        unsafe { sweep::<E, _>(start, SWEEP_BUDGET, self, guard) };
+        unsafe { sweep::<E, _>(start, nodes, self, guard) };
     }
 
     /// The full compaction walk: finishes what it can of a pending shrink,
