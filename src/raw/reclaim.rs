@@ -460,6 +460,55 @@ mod tests {
         );
     }
 
+    /// A lookup never returns a removed entry: a node marked but still
+    /// linked (as a remover that lost its unlinking CAS leaves it, until a
+    /// write's search unlinks it) is skipped by the read path's walk, which
+    /// does not unlink. (A plant that let the walk match marked nodes
+    /// survived the linearizability runs, where such a node lives for a
+    /// few instructions: `scripts/plants.sh`.)
+    #[test]
+    fn a_lookup_skips_a_marked_node_still_linked() {
+        let drops = StdArc::new(AtomicUsize::new(0));
+        let map = RawMap::<Bomb>::new(2, 1, ());
+        let guard = pin();
+        for key in 0..64u64 {
+            let drops = StdArc::clone(&drops);
+            insert(
+                &map,
+                Bomb {
+                    key,
+                    panics: false,
+                    drops,
+                },
+                &guard,
+            );
+        }
+        let is = |key: u64| {
+            move |e: &Bomb| {
+                if e.key == key {
+                    Match::Equal
+                } else {
+                    Match::NotEqual
+                }
+            }
+        };
+        assert!(map.get(40, &mut is(40), &guard).is_some());
+        let (link, _) = map
+            .iter(&guard)
+            .find(|(_, e)| e.key == 40)
+            .expect("key 40 present");
+        let next = link.next.load(Ordering::Acquire);
+        assert!(try_mark(link, next).is_ok());
+        assert!(
+            map.get(40, &mut is(40), &guard).is_none(),
+            "a removed entry was returned"
+        );
+        assert!(
+            map.get(41, &mut is(41), &guard).is_some(),
+            "the walk goes on past it"
+        );
+    }
+
     /// Issue 12 §3: `take_all` used to free nodes while the list head still
     /// led into the chain, so a marked node's entry whose `Drop` panicked
     /// sent the unwinding `Drop` through freed nodes. Now the chain is
