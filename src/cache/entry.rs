@@ -162,7 +162,8 @@ impl<K, V> CacheEntry<K, V> {
 pub(crate) enum Death {
     /// Its deadline had passed at the finder's clock reading.
     Expired,
-    /// The CLOCK hand of this thread's eviction step picked it.
+    /// This thread's eviction step picked it (admission, or a forced
+    /// round).
     SizeVictim,
 }
 
