@@ -155,7 +155,7 @@ use sweep::SweepScope;
 /// entry is refused** (removed again and reported as `Size`). So a stream of
 /// one-time keys cannot push out the keys that are asked for again; see
 /// `evict.rs` and `docs/results.md` (hit ratios against moka and
-/// quick_cache). The sketch takes 8 bytes per entry of the bound (at least
+/// quick_cache). The sketch takes 8-16 bytes per entry of the bound (at least
 /// 32 KiB, at most 32 MiB); [`CacheStats::sketch_bytes`] reports it.
 /// **Expired entries make room first**: if any entry may have expired at the
 /// insert's clock reading (a lower bound on all deadlines, kept without a
@@ -764,16 +764,22 @@ where
         let old = Guarded::pin(&self.core, |core, guard| {
             ctx.counters.written(entry::fingerprint(hash));
             let mut owned = CacheKey::new(key, hash, ctx, op.now, ttl);
-            // A fresh key first (the common case, and the one admission
-            // needs the new entry for); a live key is replaced.
-            let value = match core.try_insert(hash, &mut owned, value, guard) {
-                Ok(new) => {
-                    ctx.floor.note(owned.made_deadline());
-                    ctx.counters.inserted(owned.made_weight());
-                    evict::enforce_bound(core, guard, Some((new, hash)));
-                    return None;
+            // Bounded: a fresh key first (the common case, and admission
+            // needs the new entry); a live key is then replaced below, at
+            // the cost of a second search (issue 19 §2). Unbounded: one
+            // insert that replaces or adds.
+            let value = if ctx.max_capacity == usize::MAX {
+                value
+            } else {
+                match core.try_insert(hash, &mut owned, value, guard) {
+                    Ok(new) => {
+                        ctx.floor.note(owned.made_deadline());
+                        ctx.counters.inserted(owned.made_weight());
+                        evict::enforce_bound(core, guard, Some((new, hash)));
+                        return None;
+                    }
+                    Err((_live, value)) => value,
                 }
-                Err((_live, value)) => value,
             };
             let old = core.insert(hash, &mut owned, value, guard);
             ctx.floor.note(owned.made_deadline());
@@ -786,7 +792,7 @@ where
                     }
                 }
                 None => {
-                    // The live entry left in between: a fresh insert after all.
+                    // Unbounded, or the live entry left in between.
                     ctx.counters.inserted(owned.made_weight());
                     evict::enforce_bound(core, guard, None);
                 }

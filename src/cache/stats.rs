@@ -369,7 +369,8 @@ pub struct CacheStats {
     /// and access word), as requested from the allocator.
     pub entry_bytes: usize,
     /// Heap bytes of the frequency sketch the size bound's admission reads
-    /// (8 per entry of the bound, at least 32 KiB, at most 32 MiB; 0 for a
+    /// (one 8-byte word per entry of the bound, rounded up to a power of two:
+    /// 8-16 B per entry, at least 32 KiB, at most 32 MiB; 0 for a
     /// cache without a bound). Not in `map`'s figures.
     pub sketch_bytes: usize,
     /// The underlying map's figures (length, memory, history); see
