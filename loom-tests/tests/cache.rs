@@ -13,8 +13,9 @@
 //!   `Removed` (and the step takes another victim or none).
 //! - Admission refusing a new entry while its key is removed: the cache
 //!   holds one entry asked for twice (bound 1); thread 1 inserts a key
-//!   asked for once, which admission refuses (it removes exactly that
-//!   entry again); thread 2 removes the same key. The new value is
+//!   asked for once, which admission refuses (before publishing it, or, if
+//!   the count dropped meanwhile, by removing exactly that entry again);
+//!   thread 2 removes the same key. The new value is
 //!   reported exactly once: `Size` (refused; the remove finds nothing) or
 //!   `Removed` (the remove returned it). The resident stays, unless the
 //!   step ran while the remove had marked the new entry but not yet taken

@@ -224,6 +224,15 @@ impl<K, V> CacheCtx<K, V> {
 
     /// What the size bound counts now: entries, or their weight.
     #[inline]
+    /// A write's new entry refused by admission before it was published:
+    /// counted, and reported to the listener as `Size`.
+    pub(crate) fn report_refused(&self, key: &K, value: &V) {
+        self.counters.refused();
+        if let Some(listener) = &self.listener {
+            notify(listener, key, value, RemovalCause::Size);
+        }
+    }
+
     pub(crate) fn used(&self) -> usize {
         if self.weigher.is_some() {
             self.counters.weight()

@@ -19,7 +19,11 @@
 //! - if the rounds found too few victims, **the new entry is refused**: it
 //!   is removed again (exactly that entry: a concurrent replace or remove
 //!   of the key wins over it and is reported instead), reported as `Size`,
-//!   and `insert` still returns what it replaced (nothing). As in moka
+//!   and `insert` still returns what it replaced (nothing). `insert` of a
+//!   key with no live entry into a full unweighted cache runs the same
+//!   admission stretch *before* it publishes the entry (`admit`), and a
+//!   refused entry is then never stored (reported as `Size` all the same):
+//!   no allocation, insert and unlink for a refusal. As in moka
 //!   and Caffeine, an insert into a full cache is a request, not a promise;
 //!   a write without a new entry to weigh (a replace that made an entry
 //!   heavier, `purge_expired`) raises the bar each round instead (below 1,
@@ -96,6 +100,50 @@ pub(crate) fn batch(max_capacity: usize) -> usize {
 /// The entry an eviction step admits: the insert's own new entry and the
 /// cache's hash of its key.
 pub(crate) type Newcomer<'g, K, V> = Option<(&'g CacheEntry<K, V>, u64)>;
+
+/// Admission before a fresh key's entry is published (unweighted caches):
+/// if the cache is full, one admission stretch weighs the newcomer (its
+/// fingerprint `fp`) against the entries it meets and evicts those asked
+/// for less often (up to the excess and a batch). `false` if the cache is
+/// still full: the caller refuses the entry without publishing it, which
+/// spares the allocation, the insert and the unlink that refusing a
+/// published entry costs (see the module docs; `docs/decisions.md`).
+pub(crate) fn admit<K, V, S>(
+    core: &Core<CacheEntry<K, V>, S, CacheCtx<K, V>>,
+    guard: &Guard,
+    fp: u32,
+) -> bool
+where
+    K: Eq + Send + 'static,
+    V: Send + 'static,
+{
+    let ctx = core.ctx();
+    let cap = ctx.max_capacity;
+    if ctx.weigher.is_some() || ctx.used() < cap {
+        return true;
+    }
+    let now = sweep::state(ctx.id(), || ctx.clock.now()).now;
+    if ctx.floor.may_have_expired(now) {
+        purge_walk(ctx, || core.compact_in(guard));
+        if ctx.used() < cap {
+            return true;
+        }
+    }
+    let want = (ctx.used() + 1).saturating_sub(cap) + batch(cap);
+    let admit_below = ctx.counters.frequency(fp);
+    sweep::update(ctx.id(), |s| {
+        s.budget = want;
+        s.force = false;
+        s.admit_below = admit_below;
+        s.spare = 0;
+    });
+    core.sweep_some(ADMISSION_NODES, guard);
+    sweep::update(ctx.id(), |s| {
+        s.budget = 0;
+        s.admit_below = 0;
+    });
+    ctx.used() < cap
+}
 
 /// The eviction step (see the module docs). Call inside a
 /// [`SweepScope`](sweep::SweepScope) of this cache, after a write that

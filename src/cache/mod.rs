@@ -152,7 +152,8 @@ use sweep::SweepScope;
 /// frequency sketch counts how often each key was asked for lately (reads,
 /// hits and misses, and writes); victims are entries whose keys were asked
 /// for less often than the new entry's, and if there are none **the new
-/// entry is refused** (removed again and reported as `Size`). So a stream of
+/// entry is refused** (not stored, or removed again, and reported as
+/// `Size`). So a stream of
 /// one-time keys cannot push out the keys that are asked for again; see
 /// `evict.rs` and `docs/results.md` (hit ratios against moka and
 /// quick_cache). The sketch takes 8-16 bytes per entry of the bound (at least
@@ -762,7 +763,20 @@ where
         let ctx = self.core.ctx();
         let hash = self.core.hash(&key);
         let old = Guarded::pin(&self.core, |core, guard| {
-            ctx.counters.written(entry::fingerprint(hash));
+            let fp = entry::fingerprint(hash);
+            ctx.counters.written(fp);
+            // A full bounded cache weighs a fresh key before publishing it
+            // (`evict::admit`); a live key is replaced below regardless.
+            if ctx.max_capacity != usize::MAX
+                && ctx.used() >= ctx.max_capacity
+                && core
+                    .get(hash, &mut CacheProbe::new(&key, op.now, ctx.tti), guard)
+                    .is_none()
+                && !evict::admit(core, guard, fp)
+            {
+                ctx.report_refused(&key, &value);
+                return None;
+            }
             let mut owned = CacheKey::new(key, hash, ctx, op.now, ttl);
             // Bounded: a fresh key first (the common case, and admission
             // needs the new entry); a live key is then replaced below, at

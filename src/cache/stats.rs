@@ -280,6 +280,15 @@ impl Counters {
         self.add_weight(weight as isize);
     }
 
+    /// A new entry refused before it was published: counted as inserted
+    /// and evicted (`Size`), and never in the live count.
+    #[inline]
+    pub(crate) fn refused(&self) {
+        let stripe = self.local();
+        stripe.insertions.fetch_add(1, Ordering::Relaxed);
+        stripe.left[cause_index(RemovalCause::Size)].fetch_add(1, Ordering::Relaxed);
+    }
+
     #[inline]
     pub(crate) fn count_departure(&self, cause: RemovalCause, weight: u32) {
         self.local().left[cause_index(cause)].fetch_add(1, Ordering::Relaxed);
