@@ -459,7 +459,7 @@ fn admission_evicts_keys_asked_for_less_often() {
 }
 
 /// Admission: a new entry whose key was asked for less often than every
-/// resident's is refused (removed again, reported as `Size`); the
+/// resident's is refused (never stored, or removed again; reported as `Size`); the
 /// residents stay.
 #[test]
 fn a_newcomer_asked_for_less_often_than_every_resident_is_refused() {
@@ -473,14 +473,22 @@ fn a_newcomer_asked_for_less_often_than_every_resident_is_refused() {
             assert!(value_of(&cache, k).is_some());
         }
         assert!(cache.insert(1000, Tracked::new(1000, &ledger)).is_none());
-        let heard = take(&heard);
         assert_eq!(
-            heard,
+            take(&heard),
             vec![(1000, 1000, RemovalCause::Size)],
             "{}",
             config.name
         );
         assert_eq!(value_of(&cache, 1000), None);
+        assert_eq!(cache.len(), cap);
+        // `insert` refused it before storing it; `get_or_insert_with`
+        // stores first and removes the refused entry again: the same
+        // outcome, the value handed back to the caller all the same.
+        let v = cache.get_or_insert_with(2000, || Tracked::new(2000, &ledger));
+        assert_eq!(v.value, 2000);
+        drop(v);
+        assert_eq!(take(&heard), vec![(2000, 2000, RemovalCause::Size)]);
+        assert_eq!(value_of(&cache, 2000), None);
         assert_eq!(cache.len(), cap);
         for k in 0..cap as u64 {
             assert!(value_of(&cache, k).is_some(), "{}: lost {k}", config.name);
