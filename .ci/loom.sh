@@ -18,6 +18,7 @@ export RUSTFLAGS="--cfg loom --cfg crossbeam_loom"
 export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-1}"
 
 start=$(date +%s)
+mkdir -p target
 # Build every model binary, then run the binaries two at a time, one test
 # thread each, longest first: one model (incarnation.rs, ~500 s) is most of
 # the run, and `cargo test` runs binaries one after another, so its
