@@ -15,7 +15,9 @@
 //!   counts, a get-then-insert of one key once). The new entry itself is
 //!   never its own victim. A one-time key thus cannot push out a key that
 //!   is asked for again and again (the scan and loop rows of
-//!   `examples/cache_hit_ratio.rs`);
+//!   `examples/cache_hit_ratio.rs`). A newcomer counted only once lately
+//!   (the request that brought it) runs no stretch: it could displace only
+//!   a resident counted 0 times, and is refused (`MIN_NEWCOMER_FREQUENCY`);
 //! - if the rounds found too few victims, **the new entry is refused**: it
 //!   is removed again (exactly that entry: a concurrent replace or remove
 //!   of the key wins over it and is reported instead), reported as `Size`,
@@ -83,6 +85,13 @@ use crate::sync::Guard;
 /// 0.005 of two stretches of 128 on every row of `cache_hit_ratio`, at a
 /// fraction of the cost (every insert into a full cache runs one).
 const ADMISSION_NODES: usize = 16;
+/// A newcomer counted fewer times lately than this (once: the request
+/// that brought it) is refused without an admission stretch: it could only
+/// displace a resident counted 0 times, and the stretch that looks for one
+/// costs more than the rare find is worth (measured: `docs/decisions.md`,
+/// issue 19 §2, hit ratios unchanged on every row of `cache_hit_ratio`).
+/// Such residents go to the first newcomer asked for twice.
+const MIN_NEWCOMER_FREQUENCY: u64 = 2;
 /// The frequency bars of the admission stretches of a step without a
 /// newcomer (a replace that made an entry heavier, `run_pending_tasks`):
 /// keys never counted lately first, then rarely counted ones.
@@ -131,6 +140,9 @@ where
     }
     let want = (ctx.used() + 1).saturating_sub(cap) + batch(cap);
     let admit_below = ctx.counters.frequency(fp);
+    if admit_below < MIN_NEWCOMER_FREQUENCY {
+        return false;
+    }
     sweep::update(ctx.id(), |s| {
         s.budget = want;
         s.force = false;
@@ -186,18 +198,21 @@ pub(crate) fn enforce_bound<K, V, S>(
     let newcomer_bar;
     let bars: &[u64] = match newcomer {
         Some((e, _)) => {
-            newcomer_bar = [ctx.counters.frequency(e.fp)];
-            &newcomer_bar
+            let bar = ctx.counters.frequency(e.fp);
+            newcomer_bar = [bar];
+            // A newcomer seen once lately weighs in with no stretch.
+            let stretches = usize::from(bar >= MIN_NEWCOMER_FREQUENCY);
+            &newcomer_bar[..stretches]
         }
         None => &BARS_WITHOUT_NEWCOMER,
     };
+    sweep::update(ctx.id(), |s| {
+        s.budget = want;
+        s.force = false;
+        s.spare = newcomer.map_or(0, |(e, _)| e as *const CacheEntry<K, V> as usize);
+    });
     for &admit_below in bars {
-        sweep::update(ctx.id(), |s| {
-            s.budget = want;
-            s.force = false;
-            s.admit_below = admit_below;
-            s.spare = newcomer.map_or(0, |(e, _)| e as *const CacheEntry<K, V> as usize);
-        });
+        sweep::update(ctx.id(), |s| s.admit_below = admit_below);
         core.sweep_some(ADMISSION_NODES, guard);
         if done(ctx) {
             break;

@@ -46,15 +46,29 @@ struct Stripe {
 ///
 /// Sized from the bound when the cache is built (`8 B x` the next power of
 /// two of `max(max_capacity, 4096)` words, at most 2^22), and only for a
-/// bounded cache.
+/// bounded cache. Blocks are 64-byte aligned, so a key's counters never
+/// straddle two cache lines.
 pub(crate) struct FrequencySketch {
-    table: Box<[HeuristicU64]>,
-    /// Blocks of 8 words, minus one.
+    table: Box<[Block]>,
+    /// Blocks, minus one (a power of two minus one).
     block_mask: usize,
-    /// Counted increments per stripe between two halvings.
-    per_stripe_period: u64,
+    /// Counted increments per stripe between two halvings, minus one (a
+    /// power of two minus one: a mask, not a division, per increment).
+    per_stripe_period_mask: u64,
     /// Try-flag of the halving walk.
     aging: HeuristicU64,
+}
+
+/// One cache line of counters: 8 words of 16 four-bit counters.
+#[repr(align(64))]
+struct Block([HeuristicU64; 8]);
+
+/// Where a key's four counters are: the block, and per counter `i` the
+/// word (`2i` or `2i + 1`) and the shift within it.
+struct Place {
+    block: usize,
+    word: [usize; 4],
+    shift: [u32; 4],
 }
 
 crate::sync::thread_local! {
@@ -69,55 +83,77 @@ crate::sync::thread_local! {
 const MAX_COUNT: u64 = 15;
 
 impl FrequencySketch {
-    /// A sketch for a cache bounded at `capacity` (entries or weight).
+    /// A sketch for a cache bounded at `capacity` (entries or weight), its
+    /// aging period shared by `stripes` (a power of two) counting stripes.
     pub(crate) fn new(capacity: usize, stripes: usize) -> Self {
         let words = capacity.clamp(4096, 1 << 22).next_power_of_two();
-        // Aging period: ten samples per counter row entry (Caffeine uses
-        // ten times the capacity); the stripes share it.
+        // Aging period: 16 increments per word (Caffeine uses ten times the
+        // capacity); the stripes share it. Both powers of two.
         let period = (words as u64) * 16;
+        let per_stripe = (period / stripes as u64).max(64);
+        debug_assert!(per_stripe.is_power_of_two());
         FrequencySketch {
-            table: (0..words).map(|_| HeuristicU64::new(0)).collect(),
+            table: (0..words / 8)
+                .map(|_| Block(core::array::from_fn(|_| HeuristicU64::new(0))))
+                .collect(),
             block_mask: words / 8 - 1,
-            per_stripe_period: (period / stripes as u64).max(64),
+            per_stripe_period_mask: per_stripe - 1,
             aging: HeuristicU64::new(0),
         }
     }
 
-    /// The word and shift of counter `i` (0..4) of fingerprint `fp`.
+    /// The counters of fingerprint `fp`: one multiply spreads it; the high
+    /// half picks the block, byte `i` of the low half counter `i`'s word
+    /// (its low bit) and nibble (the next four).
     #[inline]
-    fn slot(&self, fp: u32, i: usize) -> (usize, u32) {
+    fn place(&self, fp: u32) -> Place {
         let h = u64::from(fp).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let block = (h >> 32) as usize & self.block_mask;
-        let bits = (h >> (8 * i)) as u32;
-        let word = block * 8 + i * 2 + (bits & 1) as usize;
-        (word, ((bits >> 1) & 15) * 4)
+        let mut word = [0; 4];
+        let mut shift = [0; 4];
+        for i in 0..4 {
+            let bits = (h >> (8 * i)) as u32;
+            word[i] = i * 2 + (bits & 1) as usize;
+            shift[i] = ((bits >> 1) & 15) * 4;
+        }
+        Place { block, word, shift }
+    }
+
+    /// The four counters at `at`, and the block they are in.
+    #[inline]
+    fn read(&self, at: &Place) -> (&Block, [u64; 4]) {
+        let block = &self.table[at.block];
+        let words = core::array::from_fn(|i| block.0[at.word[i]].load(Ordering::Relaxed));
+        (block, words)
     }
 
     /// The estimate of how often `fp` was asked for lately (0..=15).
     #[inline]
     pub(crate) fn estimate(&self, fp: u32) -> u64 {
+        let at = self.place(fp);
+        let (_, words) = self.read(&at);
         (0..4)
-            .map(|i| {
-                let (w, shift) = self.slot(fp, i);
-                (self.table[w].load(Ordering::Relaxed) >> shift) & MAX_COUNT
-            })
+            .map(|i| (words[i] >> at.shift[i]) & MAX_COUNT)
             .min()
             .unwrap_or(0)
     }
 
     /// Counts one access of `fp`; `true` if a counter moved (the caller
-    /// counts those toward the aging period).
+    /// counts those toward the aging period). One pass: the four words are
+    /// read once, and the counters at the minimum (conservative update)
+    /// written back (each counter of a key is in its own word).
     #[inline]
     fn increment(&self, fp: u32) -> bool {
-        let min = self.estimate(fp);
+        let at = self.place(fp);
+        let (block, words) = self.read(&at);
+        let count = |i: usize| (words[i] >> at.shift[i]) & MAX_COUNT;
+        let min = count(0).min(count(1)).min(count(2)).min(count(3));
         if min >= MAX_COUNT {
             return false;
         }
-        for i in 0..4 {
-            let (w, shift) = self.slot(fp, i);
-            let word = self.table[w].load(Ordering::Relaxed);
-            if (word >> shift) & MAX_COUNT == min {
-                self.table[w].store(word + (1 << shift), Ordering::Relaxed);
+        for (i, &word) in words.iter().enumerate() {
+            if count(i) == min {
+                block.0[at.word[i]].store(word + (1 << at.shift[i]), Ordering::Relaxed);
             }
         }
         true
@@ -132,7 +168,7 @@ impl FrequencySketch {
         {
             return;
         }
-        for w in self.table.iter() {
+        for w in self.table.iter().flat_map(|b| b.0.iter()) {
             let v = w.load(Ordering::Relaxed);
             w.store((v >> 1) & 0x7777_7777_7777_7777, Ordering::Relaxed);
         }
@@ -141,7 +177,7 @@ impl FrequencySketch {
 
     /// Heap bytes of the table.
     pub(crate) fn bytes(&self) -> usize {
-        self.table.len() * 8
+        self.table.len() * core::mem::size_of::<Block>()
     }
 }
 
@@ -225,7 +261,7 @@ impl Counters {
             let local = &self.local().sketched;
             let n = local.load(Ordering::Relaxed) + 1;
             local.store(n, Ordering::Relaxed);
-            if n % sketch.per_stripe_period == 0 {
+            if n & sketch.per_stripe_period_mask == 0 {
                 sketch.age();
             }
         }
@@ -424,5 +460,62 @@ impl CacheStats {
     /// ```
     pub fn departures(&self) -> u64 {
         self.expired + self.evicted_size + self.removed + self.replaced
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_keys_counters_sit_in_one_aligned_cache_line() {
+        let sketch = FrequencySketch::new(4096, 1);
+        assert_eq!(core::mem::align_of::<Block>(), 64);
+        assert_eq!(sketch.table.as_ptr() as usize % 64, 0);
+        for fp in [0u32, 1, 0xDEAD_BEEF, u32::MAX] {
+            let at = sketch.place(fp);
+            assert!(at.block <= sketch.block_mask);
+            for i in 0..4 {
+                // Counter `i` in word 2i or 2i + 1: one word per counter.
+                assert!(at.word[i] / 2 == i, "fp {fp:#x} counter {i}");
+                assert!(at.shift[i] % 4 == 0 && at.shift[i] < 64);
+            }
+        }
+    }
+
+    #[test]
+    fn counts_grow_by_one_per_access_and_stop_at_fifteen() {
+        let sketch = FrequencySketch::new(4096, 1);
+        let fp = 0x1234_5678;
+        assert_eq!(sketch.estimate(fp), 0);
+        for n in 1..=15 {
+            assert!(sketch.increment(fp), "access {n} moves a counter");
+            assert_eq!(sketch.estimate(fp), n);
+        }
+        assert!(!sketch.increment(fp), "a saturated key writes nothing");
+        assert_eq!(sketch.estimate(fp), 15);
+        // Another key starts from its own counters.
+        assert!(sketch.estimate(0x8765_4321) <= 1);
+    }
+
+    #[test]
+    fn aging_halves_every_count_after_its_period() {
+        let counters = Counters::new(false, Some(4096));
+        let sketch = counters.sketch.as_ref().expect("bounded");
+        let hot = 7u32;
+        for _ in 0..15 {
+            counters.accessed(hot);
+        }
+        assert_eq!(sketch.estimate(hot), 15);
+        let period = sketch.per_stripe_period_mask + 1;
+        // Fresh keys each move a counter; within one period (this thread's
+        // stripe counts them all) the sketch is halved.
+        let mut fp = 1_000u32;
+        while sketch.estimate(hot) == 15 {
+            counters.accessed(fp);
+            fp += 1;
+            assert!(u64::from(fp - 1_000) <= period, "no aging within a period");
+        }
+        assert!((7..=8).contains(&sketch.estimate(hot)), "15 halved");
     }
 }
