@@ -80,10 +80,14 @@ use super::sweep;
 use crate::ops::Core;
 use crate::sync::Guard;
 
-/// Nodes an admission stretch visits: the candidates a newcomer is weighed
-/// against. Measured (`docs/decisions.md`, issue 19 §1): hit ratios within
-/// 0.005 of two stretches of 128 on every row of `cache_hit_ratio`, at a
-/// fraction of the cost (every insert into a full cache runs one).
+/// Nodes an admission stretch visits (sentinels included): the candidates a
+/// newcomer is weighed against. Measured (`docs/decisions.md`, issue 19 §1
+/// and §2): 16 keeps hit ratios within 0.005 of two stretches of 128 on
+/// every row of `cache_hit_ratio`. 8 keeps those rows too at a sixth fewer
+/// instructions per request, but in a small cache (64 entries) a stretch
+/// of 8 then often meets too few rarely asked residents, and a newcomer
+/// asked for more often than they were is refused
+/// (`tests/cache.rs::admission_evicts_keys_asked_for_less_often`).
 const ADMISSION_NODES: usize = 16;
 /// A newcomer counted fewer times lately than this (once: the request
 /// that brought it) is refused without an admission stretch: it could only
