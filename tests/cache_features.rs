@@ -6,6 +6,7 @@
 use splitmap::cache::{CompResult, Expiry, MockClock, Op, RemovalCause};
 use splitmap::SplitCache;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -265,4 +266,48 @@ fn a_deadline_moved_earlier_by_a_read_is_found_before_live_entries() {
     let s = cache.stats();
     assert_eq!((s.expired, s.evicted_size), (1, 0));
     assert_eq!(cache.len(), 10);
+}
+
+/// A clock that counts its readings (and says a time the test sets).
+#[derive(Clone, Default)]
+struct CountingClock {
+    readings: Arc<AtomicUsize>,
+    now: Arc<AtomicU64>,
+}
+
+impl splitmap::cache::Clock for CountingClock {
+    fn now_nanos(&self) -> u64 {
+        self.readings.fetch_add(1, Ordering::Relaxed);
+        self.now.load(Ordering::Relaxed)
+    }
+}
+
+/// A read of a cache without expiry never reads the clock (hit or miss);
+/// with a time to live, a hit reads it and still sees the deadline.
+#[test]
+fn reads_take_a_clock_reading_only_when_an_entry_can_expire() {
+    let clock = CountingClock::default();
+    let cache: SplitCache<u64, u64> = SplitCache::builder()
+        .max_capacity(100)
+        .clock(clock.clone())
+        .build();
+    cache.insert(1, 10);
+    let before = clock.readings.load(Ordering::Relaxed);
+    assert_eq!(cache.get(&1), Some(10));
+    assert_eq!(cache.get(&2), None);
+    assert!(cache.contains_key(&1));
+    assert_eq!(
+        clock.readings.load(Ordering::Relaxed),
+        before,
+        "no expiry, no reading"
+    );
+
+    // An entry with a deadline: the read takes a reading and honours it.
+    cache.insert_with_ttl(3, 30, Duration::from_secs(1));
+    let before = clock.readings.load(Ordering::Relaxed);
+    assert_eq!(cache.get(&3), Some(30));
+    assert_eq!(clock.readings.load(Ordering::Relaxed), before + 1);
+    clock.now.store(2_000_000_000, Ordering::Relaxed);
+    assert_eq!(cache.get(&3), None, "expired at the new reading");
+    assert_eq!(cache.get(&1), Some(10), "never expires");
 }

@@ -333,11 +333,19 @@ impl<K: Eq, V> Entry for CacheEntry<K, V> {
 /// entry has expired is `Dead`.
 pub(crate) struct CacheProbe<'q, Q: ?Sized> {
     key: &'q Q,
-    now: u64,
+    now: Reading<'q>,
     tti: u64,
     /// Set when the probe met an expired entry of its key (a read then
     /// purges it).
     pub(crate) met_expired: bool,
+}
+
+/// The clock reading a probe compares at: taken by the operation, or read
+/// from the clock the first time an entry that can expire needs it.
+#[derive(Clone, Copy)]
+enum Reading<'c> {
+    Taken(u64),
+    Lazy(&'c CacheClock),
 }
 
 impl<'q, Q: ?Sized> CacheProbe<'q, Q> {
@@ -345,10 +353,57 @@ impl<'q, Q: ?Sized> CacheProbe<'q, Q> {
     pub(crate) fn new(key: &'q Q, now: u64, tti: u64) -> Self {
         CacheProbe {
             key,
-            now,
+            now: Reading::Taken(now),
             tti,
             met_expired: false,
         }
+    }
+
+    /// A probe that reads `clock` only if it meets an entry of its key that
+    /// can expire (one with a deadline, or any with a time to idle): a read
+    /// of a cache without expiry never reads the clock. The reading is
+    /// taken while the entry is looked at, inside the operation, so the
+    /// read is as if it had read the clock first.
+    #[inline]
+    pub(crate) fn with_clock(key: &'q Q, clock: &'q CacheClock, tti: u64) -> Self {
+        CacheProbe {
+            key,
+            now: Reading::Lazy(clock),
+            tti,
+            met_expired: false,
+        }
+    }
+
+    /// The probe's clock reading (taken now if it was lazy).
+    #[inline]
+    pub(crate) fn now(&mut self) -> u64 {
+        match self.now {
+            Reading::Taken(now) => now,
+            Reading::Lazy(clock) => {
+                let now = clock.now();
+                self.now = Reading::Taken(now);
+                now
+            }
+        }
+    }
+
+    /// Whether `stored` has expired at the probe's reading; an entry that
+    /// cannot expire is answered without one.
+    #[inline]
+    fn has_expired<K, V>(&mut self, stored: &CacheEntry<K, V>) -> bool {
+        match self.now {
+            Reading::Taken(now) => stored.expired(now, self.tti),
+            Reading::Lazy(_) if self.tti == NEVER && stored.deadline() == NEVER => false,
+            Reading::Lazy(_) => self.expired_at_new_reading(stored),
+        }
+    }
+
+    /// `has_expired` when a reading must be taken: out of line, so the
+    /// probe stays small enough for the lookup walk to be inlined.
+    #[inline(never)]
+    fn expired_at_new_reading<K, V>(&mut self, stored: &CacheEntry<K, V>) -> bool {
+        let now = self.now();
+        stored.expired(now, self.tti)
     }
 }
 
@@ -361,7 +416,7 @@ where
     fn probe(&mut self, stored: &CacheEntry<K, V>) -> Match<Death> {
         if stored.key.borrow() != self.key {
             Match::NotEqual
-        } else if stored.expired(self.now, self.tti) {
+        } else if self.has_expired(stored) {
             self.met_expired = true;
             Match::Dead(Death::Expired)
         } else {

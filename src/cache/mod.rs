@@ -454,12 +454,13 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let ctx = self.core.ctx();
-        let now = ctx.clock.now();
         let guard = pin();
-        let mut probe = CacheProbe::new(key, now, ctx.tti);
+        // The clock is read only if needed: an entry of the key that can
+        // expire, a time to idle to refresh, or an expiry policy to ask.
+        let mut probe = CacheProbe::with_clock(key, &ctx.clock, ctx.tti);
         if let Some(e) = self.core.get(hash, &mut probe, &guard) {
             if counted {
-                self.was_read(e, now);
+                self.was_read(e, || probe.now());
             }
             return Some(f(e.value()));
         }
@@ -689,21 +690,26 @@ where
         let ctx = self.core.ctx();
         let hash = self.core.hash(key);
         let guard = pin();
-        let mut probe = CacheProbe::new(key, ctx.clock.now(), ctx.tti);
+        let mut probe = CacheProbe::with_clock(key, &ctx.clock, ctx.tti);
         self.core.get(hash, &mut probe, &guard).is_some()
     }
 
-    /// A counted read found `e` at `now`: a hit; refreshes its idle time
-    /// counts it in the frequency sketch, and asks the expiry policy.
+    /// A counted read found `e`: a hit; refreshes its idle time, counts it
+    /// in the frequency sketch, and asks the expiry policy. `now` gives the
+    /// read's clock reading, called only if there is a time to idle or a
+    /// policy.
     #[inline]
-    fn was_read(&self, e: &CacheEntry<K, V>, now: u64) {
+    fn was_read(&self, e: &CacheEntry<K, V>, now: impl FnOnce() -> u64) {
         let ctx = self.core.ctx();
-        if ctx.track_access {
-            e.touch(now);
-        }
-        if let Some(deadline) = ctx.read_deadline(e, now) {
-            e.set_deadline(deadline);
-            ctx.floor.note(deadline);
+        if ctx.track_access || ctx.expiry.is_some() {
+            let now = now();
+            if ctx.track_access {
+                e.touch(now);
+            }
+            if let Some(deadline) = ctx.read_deadline(e, now) {
+                e.set_deadline(deadline);
+                ctx.floor.note(deadline);
+            }
         }
         ctx.counters.hit();
         ctx.counters.accessed(e.fp);
@@ -846,7 +852,7 @@ where
                 ctx.counters.inserted(owned.made_weight());
                 evict::enforce_bound(core, guard, Some((e, hash)));
             } else {
-                self.was_read(e, op.now);
+                self.was_read(e, || op.now);
             }
             e
         });
