@@ -3,8 +3,11 @@
 //! over 100,000 keys against one shared cache of 10,000 entries, `get` and
 //! an `insert` on a miss, u64 keys and values, no expiry, the same
 //! fixed-seed hasher. At 1, 2 and 4 threads (4 threads on a 2-core machine
-//! measures what preemption costs); throughput is the median of the rounds,
-//! the three caches interleaved within each round.
+//! measures what preemption costs); the three caches are interleaved within
+//! each round, and each cell gives the median of the rounds and, in
+//! brackets, the best round. (On the 2-core development VM a multi-thread
+//! round sometimes runs as if on one core, for every cache: the median
+//! then mixes two regimes, and the best round shows the parallel one.)
 //!
 //! ```text
 //! cargo run --release --example cache_throughput [-- --ops 1000000 --rounds 5 --threads 1,2,4]
@@ -200,25 +203,32 @@ fn main() {
                 hit[which] = ratio;
             }
         }
-        let m: Vec<f64> = speed.iter().map(|s| stats::median(s)).collect();
-        own.push((threads, m[0]));
+        let median: Vec<f64> = speed.iter().map(|s| stats::median(s)).collect();
+        let best: Vec<f64> = speed
+            .iter()
+            .map(|s| s.iter().copied().fold(0.0, f64::max))
+            .collect();
+        own.push((threads, median[0], best[0]));
+        let cell = |i: usize| format!("{:.2} ({:.2})", median[i] / 1e6, best[i] / 1e6);
+        let ratio = |i: usize| format!("{:.2}x ({:.2}x)", median[0] / median[i], best[0] / best[i]);
         println!(
-            "| {threads} | {:.2} | {:.2} | {:.2} | {:.2}x | {:.2}x | {:.3} / {:.3} / {:.3} |",
-            m[0] / 1e6,
-            m[1] / 1e6,
-            m[2] / 1e6,
-            m[0] / m[1],
-            m[0] / m[2],
+            "| {threads} | {} | {} | {} | {} | {} | {:.3} / {:.3} / {:.3} |",
+            cell(0),
+            cell(1),
+            cell(2),
+            ratio(1),
+            ratio(2),
             hit[0],
             hit[1],
             hit[2],
         );
     }
-    let at = |n: usize| own.iter().find(|&&(t, _)| t == n).map(|&(_, r)| r);
+    let at = |n: usize| own.iter().find(|&&(t, _, _)| t == n);
     if let (Some(two), Some(four)) = (at(2), at(4)) {
         println!(
-            "\nSplitCache at 4 threads / its own 2-thread figure: {:.2}x",
-            four / two
+            "\nSplitCache at 4 threads / its own 2-thread figure: {:.2}x median ({:.2}x best)",
+            four.1 / two.1,
+            four.2 / two.2
         );
     }
 }
