@@ -233,11 +233,14 @@ impl<K, V> CacheCtx<K, V> {
         }
     }
 
+    /// How much of the bound is used: the weight with a weigher, else the
+    /// live count; 0 in an unbounded cache (which keeps no count: nothing
+    /// to bound).
     pub(crate) fn used(&self) -> usize {
         if self.weigher.is_some() {
             self.counters.weight()
         } else {
-            self.counters.live()
+            self.counters.live().unwrap_or(0)
         }
     }
 

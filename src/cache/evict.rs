@@ -191,9 +191,9 @@ pub(crate) fn enforce_bound<K, V, S>(
     // unknown ahead, so the budget only caps the victims (every entry), and
     // `is_dead` takes one only while the weight is over the bound.
     let want = if ctx.weigher.is_some() {
-        ctx.counters.live()
+        ctx.counters.live().unwrap_or(0)
     } else {
-        ctx.counters.live().saturating_sub(cap) + batch(cap)
+        ctx.used().saturating_sub(cap) + batch(cap)
     };
     let left = |ctx: &CacheCtx<K, V>| sweep::budget_left(ctx.id());
     let done = |ctx: &CacheCtx<K, V>| left(ctx) == 0 || ctx.used() <= cap;

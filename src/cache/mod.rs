@@ -306,7 +306,13 @@ impl<K, V, S> SplitCache<K, V, S> {
     /// ```
     #[doc(alias = "entry_count")]
     pub fn len(&self) -> usize {
-        self.core.ctx().counters.live()
+        // A bounded cache's one shared count (see `stats.rs`); an unbounded
+        // one keeps none, and answers with the map's striped count.
+        self.core
+            .ctx()
+            .counters
+            .live()
+            .unwrap_or_else(|| self.core.len())
     }
 
     /// `true` if [`len`](Self::len) is 0.

@@ -193,8 +193,10 @@ pub(crate) struct Counters {
     /// more than the operations in flight (at most one per thread), and a
     /// sum of per-thread stripes is not (a reader preempted between two
     /// stripes misses every write made meanwhile: 5,700 over a bound of
-    /// 200 was seen on 2 cores).
-    live: CachePadded<AtomicIsize>,
+    /// 200 was seen on 2 cores). Kept only by bounded (or weighted)
+    /// caches: an unbounded cache has no bound to hold, and its `len` is
+    /// the map's own striped count, so its writers share no line.
+    live: Option<CachePadded<AtomicIsize>>,
     /// The weight of the entries in the cache, kept only with a weigher
     /// (the same argument as `live`: one shared count).
     weight: Option<CachePadded<AtomicIsize>>,
@@ -213,7 +215,7 @@ fn cause_index(cause: RemovalCause) -> usize {
 
 impl Counters {
     /// Counters of a cache; `weighted`: keep the weight too; a bound:
-    /// keep a frequency sketch sized from it.
+    /// keep a frequency sketch sized from it. Either: keep the live count.
     pub(crate) fn new(weighted: bool, bound: Option<usize>) -> Self {
         let n = stripe_count();
         Counters {
@@ -221,7 +223,7 @@ impl Counters {
             stripes: (0..n)
                 .map(|_| CachePadded::new(Stripe::default()))
                 .collect(),
-            live: CachePadded::new(AtomicIsize::new(0)),
+            live: (weighted || bound.is_some()).then(|| CachePadded::new(AtomicIsize::new(0))),
             weight: weighted.then(|| CachePadded::new(AtomicIsize::new(0))),
         }
     }
@@ -315,7 +317,9 @@ impl Counters {
     #[inline]
     pub(crate) fn inserted(&self, weight: u32) {
         self.local().insertions.fetch_add(1, Ordering::Relaxed);
-        self.live.fetch_add(1, Ordering::Relaxed);
+        if let Some(live) = &self.live {
+            live.fetch_add(1, Ordering::Relaxed);
+        }
         self.add_weight(weight as isize);
     }
 
@@ -331,8 +335,8 @@ impl Counters {
     #[inline]
     pub(crate) fn count_departure(&self, cause: RemovalCause, weight: u32) {
         self.local().left[cause_index(cause)].fetch_add(1, Ordering::Relaxed);
-        if cause != RemovalCause::Replaced {
-            self.live.fetch_sub(1, Ordering::Relaxed);
+        if let (Some(live), false) = (&self.live, cause == RemovalCause::Replaced) {
+            live.fetch_sub(1, Ordering::Relaxed);
         }
         self.add_weight(-(weight as isize));
     }
@@ -340,9 +344,13 @@ impl Counters {
     /// Entries in the cache (expired ones not yet purged included); off by
     /// at most the inserts and removals in flight (a removal may be counted
     /// before the insert it undoes, so a transient negative reads as 0).
+    /// `None` in an unbounded, unweighted cache, which keeps no such count
+    /// (its `len` is the map's).
     #[inline]
-    pub(crate) fn live(&self) -> usize {
-        self.live.load(Ordering::Relaxed).max(0) as usize
+    pub(crate) fn live(&self) -> Option<usize> {
+        self.live
+            .as_ref()
+            .map(|live| live.load(Ordering::Relaxed).max(0) as usize)
     }
 
     fn sum(&self, f: impl Fn(&Stripe) -> &AtomicU64) -> u64 {
