@@ -242,18 +242,21 @@ pub struct SplitCache<K, V, S = RandomState> {
 }
 
 /// One public method's run: its clock reading, the sweep state its walks
-/// read, and the panic scope of the listener.
+/// read, and the panic scope of the listener (only a cache with a listener
+/// opens one: without a listener nothing of this cache can panic into it).
 struct CacheOperation {
     now: u64,
     sweep: SweepScope,
-    panics: PanicScope,
+    panics: Option<PanicScope>,
 }
 
 impl CacheOperation {
     /// Ends the operation; resumes a listener panic it caught.
     fn finish(self) {
         drop(self.sweep);
-        self.panics.finish();
+        if let Some(panics) = self.panics {
+            panics.finish();
+        }
     }
 }
 
@@ -397,7 +400,7 @@ impl<K, V, S> SplitCache<K, V, S> {
         CacheOperation {
             now,
             sweep: SweepScope::begin(ctx.id(), now),
-            panics: PanicScope::enter(),
+            panics: ctx.listener.is_some().then(PanicScope::enter),
         }
     }
 }
