@@ -291,7 +291,8 @@ impl<K, V> SplitCache<K, V, RandomState> {
 impl<K, V, S> SplitCache<K, V, S> {
     /// Entries inserted and not yet removed, evicted or purged: an **upper
     /// bound** on live entries, since expired entries count until purged.
-    /// O(1).
+    /// O(1) in the entries: a bounded cache reads its one count, an
+    /// unbounded one sums the map's per-thread stripes (as `SplitMap::len`).
     ///
     /// # Examples
     /// ```
