@@ -142,11 +142,11 @@ where
             return true;
         }
     }
-    let want = (ctx.used() + 1).saturating_sub(cap) + batch(cap);
     let admit_below = ctx.counters.frequency(fp);
     if admit_below < MIN_NEWCOMER_FREQUENCY {
         return false;
     }
+    let want = (ctx.used() + 1).saturating_sub(cap) + batch(cap);
     sweep::update(ctx.id(), |s| {
         s.budget = want;
         s.force = false;
