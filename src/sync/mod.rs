@@ -87,6 +87,23 @@ pub(crate) use crossbeam_utils::CachePadded;
 mod word;
 pub(crate) use word::{AtomicWord, Word};
 
+/// Asks the memory system to bring the cache line at `p` into the cache,
+/// for a load the caller expects to make soon. A hint only: it reads no
+/// value, never faults whatever `p` is (stale, freed or dangling), and
+/// compiles to nothing off x86-64 and under loom.
+#[inline(always)]
+pub(crate) fn prefetch<T>(p: *const T) {
+    #[cfg(all(target_arch = "x86_64", not(loom)))]
+    // SAFETY: `prefetcht0` is an architectural hint: it performs no access
+    // the memory model sees and raises no fault for any address; SSE is in
+    // every x86-64 baseline.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(all(target_arch = "x86_64", not(loom))))]
+    let _ = p;
+}
+
 /// Pins the current thread to the global epoch collector.
 #[inline]
 pub(crate) fn pin() -> Guard {
