@@ -623,7 +623,9 @@ fn prefetch_ahead<E>(dir: &Directory, s: u64, guard: &Guard) {
     let bucket = s >> shift;
     let slot_ahead = |buckets: u64| {
         let b = bucket + buckets;
-        (b >> log2 == 0).then(|| dir.slot(b << shift, guard)).flatten()
+        (b >> log2 == 0)
+            .then(|| dir.slot(b << shift, guard))
+            .flatten()
     };
     if let Some((slot, _)) = slot_ahead(2 * PREFETCH_BUCKETS) {
         prefetch(slot as *const AtomicWord);
