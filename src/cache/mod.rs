@@ -468,6 +468,9 @@ where
         // The clock is read only if needed: an entry of the key that can
         // expire, a time to idle to refresh, or an expiry policy to ask.
         let mut probe = CacheProbe::with_clock(key, &ctx.clock, ctx.tti);
+        if counted {
+            ctx.counters.prefetch_sketch(entry::fingerprint(hash));
+        }
         if let Some(e) = self.core.get(hash, &mut probe, &guard) {
             if counted {
                 self.was_read(e, || probe.now());
@@ -775,18 +778,28 @@ where
     }
 
     fn put(&self, key: K, value: V, ttl: u64) -> Option<Guarded<'_, V>> {
-        let op = self.begin();
         let ctx = self.core.ctx();
         let hash = self.core.hash(&key);
+        let fp = entry::fingerprint(hash);
+        // The write is counted in the sketch after the map's walk (or before
+        // admission, which reads it), its line loaded meanwhile.
+        ctx.counters.prefetch_sketch(fp);
+        let op = self.begin();
         let old = Guarded::pin(&self.core, |core, guard| {
-            let fp = entry::fingerprint(hash);
-            ctx.counters.written(fp);
             // A full bounded cache weighs a fresh key before publishing it
             // (`evict::admit`); a live key is replaced below regardless. So
             // a replace in a full bounded cache searches three times (this
             // lookup, `try_insert`, `insert`): a cost left for issue 19 §2.
-            if ctx.max_capacity != usize::MAX
-                && ctx.used() >= ctx.max_capacity
+            let full = ctx.max_capacity != usize::MAX && ctx.used() >= ctx.max_capacity;
+            if full {
+                ctx.counters.written(fp);
+            }
+            let count_write = || {
+                if !full {
+                    ctx.counters.written(fp);
+                }
+            };
+            if full
                 && core
                     .get(hash, &mut CacheProbe::new(&key, op.now, ctx.tti), guard)
                     .is_none()
@@ -803,7 +816,9 @@ where
             let value = if ctx.max_capacity == usize::MAX {
                 value
             } else {
-                match core.try_insert(hash, &mut owned, value, guard) {
+                let tried = core.try_insert(hash, &mut owned, value, guard);
+                count_write();
+                match tried {
                     Ok(new) => {
                         ctx.floor.note(owned.made_deadline());
                         ctx.counters.inserted(owned.made_weight());
@@ -814,6 +829,9 @@ where
                 }
             };
             let old = core.insert(hash, &mut owned, value, guard);
+            if ctx.max_capacity == usize::MAX {
+                count_write(); // (bounded: counted after `try_insert`)
+            }
             ctx.floor.note(owned.made_deadline());
             match old {
                 Some(old) => {
@@ -852,6 +870,7 @@ where
         let op = self.begin();
         let ctx = self.core.ctx();
         let hash = self.core.hash(&key);
+        ctx.counters.prefetch_sketch(entry::fingerprint(hash)); // counted below
         let stored = Guarded::pin_entry(&self.core, |core, guard| {
             let mut owned = CacheKey::new(key, hash, ctx, op.now, ctx.ttl);
             let e = core.get_or_insert_with(hash, &mut owned, f, guard);

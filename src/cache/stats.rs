@@ -7,7 +7,8 @@
 use super::listener::RemovalCause;
 use crate::stats::MapStats;
 use crate::sync::{
-    stripe_count, thread_stripe_hint, AtomicIsize, AtomicU64, CachePadded, HeuristicU64, Ordering,
+    prefetch, stripe_count, thread_stripe_hint, AtomicIsize, AtomicU64, CachePadded, HeuristicU64,
+    Ordering,
 };
 
 /// One stripe of event counts. Only ever moved by atomic add.
@@ -65,6 +66,13 @@ struct Block([HeuristicU64; 8]);
 
 /// Where a key's four counters are: the block, and per counter `i` the
 /// word (`2i` or `2i + 1`) and the shift within it.
+/// A fingerprint spread over 64 bits by one multiply: the high half picks
+/// the block, the low half the counters in it.
+#[inline]
+fn spread(fp: u32) -> u64 {
+    u64::from(fp).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 struct Place {
     block: usize,
     word: [usize; 4],
@@ -107,8 +115,8 @@ impl FrequencySketch {
     /// (its low bit) and nibble (the next four).
     #[inline]
     fn place(&self, fp: u32) -> Place {
-        let h = u64::from(fp).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let block = (h >> 32) as usize & self.block_mask;
+        let h = spread(fp);
+        let block = self.block_of(h);
         let mut word = [0; 4];
         let mut shift = [0; 4];
         for i in 0..4 {
@@ -117,6 +125,19 @@ impl FrequencySketch {
             shift[i] = ((bits >> 1) & 15) * 4;
         }
         Place { block, word, shift }
+    }
+
+    /// The block a spread fingerprint's counters live in.
+    #[inline]
+    fn block_of(&self, h: u64) -> usize {
+        (h >> 32) as usize & self.block_mask
+    }
+
+    /// Starts loading the cache line of `fp`'s counters (see
+    /// [`Counters::prefetch_sketch`]).
+    #[inline]
+    fn prefetch(&self, fp: u32) {
+        prefetch(&self.table[self.block_of(spread(fp))]);
     }
 
     /// The block at `at`, the four words holding the key's counters, and
@@ -258,6 +279,16 @@ impl Counters {
     #[inline]
     fn local(&self) -> &Stripe {
         &self.stripes[thread_stripe_hint() & (self.stripes.len() - 1)]
+    }
+
+    /// Starts loading the sketch line of `fp`'s key (if there is a sketch),
+    /// for an access this operation counts after its walk: the line's miss
+    /// then overlaps the walk's instead of following them.
+    #[inline]
+    pub(crate) fn prefetch_sketch(&self, fp: u32) {
+        if let Some(sketch) = &self.sketch {
+            sketch.prefetch(fp);
+        }
     }
 
     /// Counts one access of the key with fingerprint `fp` in the sketch
