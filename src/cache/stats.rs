@@ -64,8 +64,6 @@ pub(crate) struct FrequencySketch {
 #[repr(align(64))]
 struct Block([HeuristicU64; 8]);
 
-/// Where a key's four counters are: the block, and per counter `i` the
-/// word (`2i` or `2i + 1`) and the shift within it.
 /// A fingerprint spread over 64 bits by one multiply: the high half picks
 /// the block, the low half the counters in it.
 #[inline]
@@ -73,6 +71,8 @@ fn spread(fp: u32) -> u64 {
     u64::from(fp).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
+/// Where a key's four counters are: the block, and per counter `i` the
+/// word (`2i` or `2i + 1`) and the shift within it.
 struct Place {
     block: usize,
     word: [usize; 4],
