@@ -458,6 +458,41 @@ fn admission_evicts_keys_asked_for_less_often() {
     }
 }
 
+/// Every write counts once in the frequency sketch, a write into a cache
+/// below its bound too (counted after the map's walk, not before it):
+/// residents written twice, once below the bound and once at it, are not
+/// displaced by a newcomer asked for twice. Were the writes below the bound
+/// lost, the residents would weigh 1 and the newcomer would evict one.
+#[test]
+fn writes_below_the_bound_count_toward_admission() {
+    for config in configs_with_distinct_hashes() {
+        let ledger = Ledger::new();
+        let clock = MockClock::new();
+        let cap = 64;
+        let (cache, heard) = cache_with(config, &clock, |b| b.max_capacity(cap));
+        for _ in 0..2 {
+            for k in 0..cap as u64 {
+                cache.insert(k, Tracked::new(k, &ledger));
+            }
+        }
+        assert!(take(&heard)
+            .iter()
+            .all(|&(_, _, cause)| cause == RemovalCause::Replaced));
+        assert!(value_of(&cache, 1000).is_none());
+        assert!(value_of(&cache, 1000).is_none());
+        cache.insert(1000, Tracked::new(1000, &ledger));
+        assert_eq!(
+            take(&heard),
+            vec![(1000, 1000, RemovalCause::Size)],
+            "{}",
+            config.name
+        );
+        for k in 0..cap as u64 {
+            assert!(value_of(&cache, k).is_some(), "{}: lost {k}", config.name);
+        }
+    }
+}
+
 /// Admission: a new entry whose key was asked for less often than every
 /// resident's is refused (never stored, or removed again; reported as `Size`); the
 /// residents stay.
