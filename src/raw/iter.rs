@@ -163,6 +163,7 @@ impl<E: RawEntry> Walk<E> {
                     return None;
                 }
                 self.reached = self.reached.max(ref_so_key(self.next));
+                super::list::prefetch_ahead::<E>(dir, ref_so_key(self.next), guard);
                 self.next = match dir.follow(self.next, guard) {
                     Some(slot) => slot.load(Ordering::Acquire),
                     // Resume from the start of `reached`'s bucket, which
@@ -251,6 +252,7 @@ impl<'a, E> Iterator for RawIterMut<'a, E> {
                 if is_end(self.next) || ref_so_key(self.next) > self.until {
                     return None;
                 }
+                super::list::prefetch_ahead::<E>(self.dir, ref_so_key(self.next), guard);
                 let slot = self
                     .dir
                     .follow(self.next, guard)

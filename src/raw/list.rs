@@ -600,8 +600,8 @@ const PREFETCH_BUCKETS: u64 = 8;
 /// stretches paid 82 instructions per request for nothing).
 const PREFETCH_MIN_BUDGET: usize = 64;
 
-/// Software pipelining for a walk in key order that has just reached the
-/// sentinel of key `s`: prefetches the slot of the bucket
+/// Software pipelining for a walk in key order (a long sweep, an
+/// iteration) that has just reached the sentinel of key `s`: prefetches the slot of the bucket
 /// `2 * PREFETCH_BUCKETS` on, and the first node of the bucket
 /// `PREFETCH_BUCKETS` on (whose slot the same call made
 /// `PREFETCH_BUCKETS` buckets ago). A sweep's nodes are scattered over the
@@ -611,7 +611,7 @@ const PREFETCH_MIN_BUDGET: usize = 64;
 /// a wasted prefetch, nothing else. Nothing under loom (where a prefetch is
 /// nothing, its slot loads would only add scheduling points).
 #[inline]
-fn prefetch_ahead<E>(dir: &Directory, s: u64, guard: &Guard) {
+pub(crate) fn prefetch_ahead<E>(dir: &Directory, s: u64, guard: &Guard) {
     if cfg!(loom) {
         return;
     }
