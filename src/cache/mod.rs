@@ -794,11 +794,6 @@ where
             if full {
                 ctx.counters.written(fp);
             }
-            let count_write = || {
-                if !full {
-                    ctx.counters.written(fp);
-                }
-            };
             if full
                 && core
                     .get(hash, &mut CacheProbe::new(&key, op.now, ctx.tti), guard)
@@ -817,7 +812,9 @@ where
                 value
             } else {
                 let tried = core.try_insert(hash, &mut owned, value, guard);
-                count_write();
+                if !full {
+                    ctx.counters.written(fp);
+                }
                 match tried {
                     Ok(new) => {
                         ctx.floor.note(owned.made_deadline());
@@ -828,10 +825,9 @@ where
                     Err((_live, value)) => value,
                 }
             };
+            // (No count here: only a bounded cache keeps a sketch, and its
+            // write was counted above.)
             let old = core.insert(hash, &mut owned, value, guard);
-            if ctx.max_capacity == usize::MAX {
-                count_write(); // (bounded: counted after `try_insert`)
-            }
             ctx.floor.note(owned.made_deadline());
             match old {
                 Some(old) => {
